@@ -1,0 +1,1 @@
+//! The wasmtime 48 embedding of the kube-lease component.

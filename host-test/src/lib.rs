@@ -1,0 +1,5 @@
+//! host-test: a wasmtime 48 host for the kube-lease component, an emulated kube-apiserver for
+//! Leases, and the demo that puts them together.
+
+pub mod apiserver;
+pub mod host;

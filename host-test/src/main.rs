@@ -1,0 +1,2 @@
+//! host-test CLI.
+fn main() {}

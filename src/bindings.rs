@@ -1,0 +1,79 @@
+//! The WIT glue: generated bindings, the export, and the `Guest` impls that hand every call
+//! to the shell. Type conversions live in `convert`.
+#![allow(unsafe_code, missing_docs)]
+
+use crate::shell::{self, Client};
+
+wit_bindgen::generate!({
+    world: "lease-client",
+    path: "wit",
+    with: {
+        "wasi:cli/environment@0.2.12": wasi::cli::environment,
+        "wasi:clocks/monotonic-clock@0.2.12": wasi::clocks::monotonic_clock,
+        "wasi:clocks/wall-clock@0.2.12": wasi::clocks::wall_clock,
+        "wasi:filesystem/types@0.2.12": wasi::filesystem::types,
+        "wasi:filesystem/preopens@0.2.12": wasi::filesystem::preopens,
+        "wasi:http/types@0.2.12": wasi::http::types,
+        "wasi:http/outgoing-handler@0.2.12": wasi::http::outgoing_handler,
+        "wasi:io/error@0.2.12": wasi::io::error,
+        "wasi:io/poll@0.2.12": wasi::io::poll,
+        "wasi:io/streams@0.2.12": wasi::io::streams,
+    },
+});
+
+use exports::kube::lease::leases::{Config, Guest, GuestLeaseClient, LeaseClient};
+use exports::kube::lease::types::{Error, Lease, LeaseList, Preconditions};
+
+struct Component;
+
+impl Guest for Component {
+    type LeaseClient = Client;
+
+    fn in_cluster() -> bool {
+        shell::in_cluster()
+    }
+
+    fn lease_name_for_domain(domain: String) -> String {
+        crate::names::lease_name_for_domain(&domain)
+    }
+}
+
+impl GuestLeaseClient for Client {
+    fn in_cluster() -> Result<LeaseClient, Error> {
+        Ok(LeaseClient::new(Client::in_cluster()?))
+    }
+
+    fn with_config(config: Config) -> Result<LeaseClient, Error> {
+        Ok(LeaseClient::new(Client::with_config(config.into())?))
+    }
+
+    fn namespace(&self) -> String {
+        Client::namespace(self).to_owned()
+    }
+
+    fn base_url(&self) -> String {
+        Client::base_url(self)
+    }
+
+    fn get(&self, name: String) -> Result<Option<Lease>, Error> {
+        Ok(Client::get(self, &name)?.map(Into::into))
+    }
+
+    fn create(&self, lease: Lease) -> Result<Lease, Error> {
+        Ok(Client::create(self, lease.into())?.into())
+    }
+
+    fn update(&self, lease: Lease) -> Result<Lease, Error> {
+        Ok(Client::update(self, &lease.into())?.into())
+    }
+
+    fn delete(&self, name: String, preconditions: Preconditions) -> Result<(), Error> {
+        Ok(Client::delete(self, &name, &preconditions.into())?)
+    }
+
+    fn list(&self) -> Result<LeaseList, Error> {
+        Ok(Client::list(self)?.into())
+    }
+}
+
+export!(Component);

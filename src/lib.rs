@@ -1,0 +1,32 @@
+//! kube-lease: Kubernetes `coordination.k8s.io/v1` Leases for WASI 0.2 components.
+//!
+//! The crate is a pure core — types, JSON, MicroTime, names, requests, error mapping,
+//! validation — that needs no WASI call and is tested natively, under a thin shell
+//! (`shell`, `bindings`; wasm32 only) that reads the service account and environment and
+//! does the `wasi:http` round trip.
+
+pub mod config;
+pub mod decode;
+pub mod encode;
+pub mod error;
+pub mod go_json;
+pub mod lease;
+pub mod micro_time;
+pub mod names;
+pub mod pem;
+pub mod request;
+pub mod status;
+pub mod token;
+
+pub use config::{ClientConfig, ExplicitConfig};
+pub use error::{ApiStatus, Error, StatusCause};
+pub use lease::{Lease, LeaseList, LeaseSpec, Preconditions};
+pub use micro_time::MicroTime;
+pub use names::lease_name_for_domain;
+
+#[cfg(target_arch = "wasm32")]
+mod bindings;
+#[cfg(target_arch = "wasm32")]
+mod convert;
+#[cfg(target_arch = "wasm32")]
+mod shell;
