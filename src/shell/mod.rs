@@ -75,23 +75,25 @@ impl Client {
         self.run(self.config.list())
     }
 
-    /// Reads the token afresh (bound tokens rotate), sends, and reads the response; the
-    /// token is scrubbed from whatever error comes back.
+    /// Reads the token afresh (bound tokens rotate), sends, and reads the response by the
+    /// call's rule; the token is scrubbed from whatever error comes back.
     fn run<T>(&self, call: Call<T>) -> Result<T, Error> {
-        let token = match &self.config.token_file {
-            Some(path) => Some(
-                read(path)
-                    .map_err(|why| Error::Config(format!("cannot read token file {path}: {why}")))
-                    .and_then(|bytes| Token::from_file_contents(path, &bytes))?,
-            ),
-            None => None,
-        };
+        let token = self.token()?;
         let result =
             http::send(&self.config, &call.request, token.as_ref()).and_then(|r| call.finish(r));
-        match (result, token) {
-            (Err(e), Some(token)) => Err(e.redact(token.secret())),
-            (result, _) => result,
+        match token {
+            Some(token) => result.map_err(|e| e.redact(token.secret())),
+            None => result,
         }
+    }
+
+    fn token(&self) -> Result<Option<Token>, Error> {
+        let Some(path) = &self.config.token_file else {
+            return Ok(None);
+        };
+        let bytes = read(path)
+            .map_err(|why| Error::Config(format!("cannot read token file {path}: {why}")))?;
+        Token::from_file_contents(path, &bytes).map(Some)
     }
 }
 
