@@ -97,40 +97,41 @@ impl From<wit_leases::Config> for config::ExplicitConfig {
     }
 }
 
-impl From<error::ApiStatus> for wit::ApiStatus {
-    fn from(s: error::ApiStatus) -> Self {
-        Self {
-            code: s.code,
-            reason: s.reason,
-            message: s.message,
-            causes: s
-                .causes
-                .into_iter()
-                .map(|c| wit::StatusCause {
-                    reason: c.reason,
-                    message: c.message,
-                    field: c.field,
-                })
-                .collect(),
-            retry_after_seconds: s.retry_after_seconds,
-        }
-    }
+/// The WIT status of an API error.
+fn status(kind: wit::StatusKind, s: error::ApiStatus) -> wit::Error {
+    wit::Error::Api(wit::ApiStatus {
+        kind,
+        code: s.code,
+        reason: s.reason,
+        message: s.message,
+        causes: s
+            .causes
+            .into_iter()
+            .map(|c| wit::StatusCause {
+                reason: c.reason,
+                message: c.message,
+                field: c.field,
+            })
+            .collect(),
+        retry_after_seconds: s.retry_after_seconds,
+    })
 }
 
 impl From<error::Error> for wit::Error {
     fn from(e: error::Error) -> Self {
         use error::Error as E;
+        use wit::StatusKind as K;
         match e {
-            E::NotFound(s) => Self::NotFound(s.into()),
-            E::AlreadyExists(s) => Self::AlreadyExists(s.into()),
-            E::Conflict(s) => Self::Conflict(s.into()),
-            E::Invalid(s) => Self::Invalid(s.into()),
-            E::BadRequest(s) => Self::BadRequest(s.into()),
-            E::Unauthorized(s) => Self::Unauthorized(s.into()),
-            E::Forbidden(s) => Self::Forbidden(s.into()),
-            E::TooManyRequests(s) => Self::TooManyRequests(s.into()),
-            E::Server(s) => Self::Server(s.into()),
-            E::OtherStatus(s) => Self::OtherStatus(s.into()),
+            E::NotFound(s) => status(K::NotFound, s),
+            E::AlreadyExists(s) => status(K::AlreadyExists, s),
+            E::Conflict(s) => status(K::Conflict, s),
+            E::Invalid(s) => status(K::Invalid, s),
+            E::BadRequest(s) => status(K::BadRequest, s),
+            E::Unauthorized(s) => status(K::Unauthorized, s),
+            E::Forbidden(s) => status(K::Forbidden, s),
+            E::TooManyRequests(s) => status(K::TooManyRequests, s),
+            E::Server(s) => status(K::Server, s),
+            E::OtherStatus(s) => status(K::OtherStatus, s),
             E::Transport(m) => Self::Transport(m),
             E::Timeout(m) => Self::Timeout(m),
             E::Config(m) => Self::Config(m),

@@ -1,85 +1,10 @@
 //! Reading what a server sends: Lease, LeaseList and Status bodies. Unknown fields are
 //! ignored; anything that does not fit is a `Decode` error naming the field.
 
-use std::collections::BTreeMap;
-
-use serde::Deserialize;
-
 use crate::error::{ApiStatus, Error, StatusCause};
-use crate::lease::{Lease, LeaseList, LeaseSpec};
+use crate::json::{self, Value};
+use crate::lease::{Entry, Lease, LeaseList, LeaseSpec};
 use crate::micro_time::MicroTime;
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireLease {
-    kind: Option<String>,
-    #[serde(default)]
-    metadata: WireMeta,
-    #[serde(default)]
-    spec: Option<WireSpec>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct WireMeta {
-    name: Option<String>,
-    namespace: Option<String>,
-    resource_version: Option<String>,
-    uid: Option<String>,
-    creation_timestamp: Option<String>,
-    labels: Option<BTreeMap<String, String>>,
-    annotations: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct WireSpec {
-    holder_identity: Option<String>,
-    lease_duration_seconds: Option<i32>,
-    acquire_time: Option<String>,
-    renew_time: Option<String>,
-    lease_transitions: Option<i32>,
-    strategy: Option<String>,
-    preferred_holder: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireList {
-    kind: Option<String>,
-    #[serde(default)]
-    metadata: WireListMeta,
-    items: Option<Vec<WireLease>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct WireListMeta {
-    resource_version: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireStatus {
-    kind: Option<String>,
-    message: Option<String>,
-    reason: Option<String>,
-    details: Option<WireDetails>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireDetails {
-    causes: Option<Vec<WireCause>>,
-    retry_after_seconds: Option<u32>,
-}
-
-#[derive(Deserialize)]
-struct WireCause {
-    reason: Option<String>,
-    message: Option<String>,
-    field: Option<String>,
-}
 
 /// How much of a non-Status body an error keeps.
 pub const BODY_EXCERPT_BYTES: usize = 1024;
@@ -89,10 +14,9 @@ pub const BODY_EXCERPT_BYTES: usize = 1024;
 /// # Errors
 /// `Decode` when the body is not JSON, not a Lease, or a field does not fit its type.
 pub fn lease(body: &[u8]) -> Result<Lease, Error> {
-    let wire: WireLease = serde_json::from_slice(body)
-        .map_err(|e| Error::Decode(format!("response is not a Lease: {e}")))?;
-    expect_kind(wire.kind.as_deref(), "Lease")?;
-    convert(wire)
+    let doc = document(body, "Lease")?;
+    expect_kind(&doc, "Lease")?;
+    convert(&doc)
 }
 
 /// A LeaseList from a list response.
@@ -100,17 +24,16 @@ pub fn lease(body: &[u8]) -> Result<Lease, Error> {
 /// # Errors
 /// `Decode` when the body is not a LeaseList or an item is not a Lease.
 pub fn lease_list(body: &[u8]) -> Result<LeaseList, Error> {
-    let wire: WireList = serde_json::from_slice(body)
-        .map_err(|e| Error::Decode(format!("response is not a LeaseList: {e}")))?;
-    expect_kind(wire.kind.as_deref(), "LeaseList")?;
-    let items = wire
-        .items
-        .unwrap_or_default()
-        .into_iter()
-        .map(convert)
-        .collect::<Result<_, _>>()?;
+    let doc = document(body, "LeaseList")?;
+    expect_kind(&doc, "LeaseList")?;
+    let meta = object(&doc, "", "metadata")?;
+    let items = match doc.get("items") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().map(convert).collect::<Result<_, _>>()?,
+        Some(other) => return Err(mistyped("items", other, "an array")),
+    };
     Ok(LeaseList {
-        resource_version: wire.metadata.resource_version.unwrap_or_default(),
+        resource_version: string(meta, "metadata.resourceVersion")?.unwrap_or_default(),
         items,
     })
 }
@@ -120,36 +43,43 @@ pub fn lease_list(body: &[u8]) -> Result<LeaseList, Error> {
 /// header, which wins over `details.retryAfterSeconds`.
 pub fn api_status(code: u16, retry_after: Option<&str>, body: &[u8]) -> ApiStatus {
     let header_retry = retry_after.and_then(|v| v.trim().parse::<u32>().ok());
-    match serde_json::from_slice::<WireStatus>(body) {
-        Ok(s) if s.kind.as_deref() == Some("Status") => {
-            let details = s.details;
-            let retry = details
-                .as_ref()
-                .and_then(|d| d.retry_after_seconds)
-                .filter(|n| *n > 0);
-            ApiStatus {
-                code,
-                reason: s.reason.unwrap_or_default(),
-                message: s.message.unwrap_or_default(),
-                causes: details
-                    .and_then(|d| d.causes)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|c| StatusCause {
-                        reason: c.reason.unwrap_or_default(),
-                        message: c.message.unwrap_or_default(),
-                        field: c.field.unwrap_or_default(),
-                    })
-                    .collect(),
-                retry_after_seconds: header_retry.or(retry),
-            }
-        }
-        _ => ApiStatus {
+    let status = json::parse(body)
+        .ok()
+        .filter(|doc| matches!(doc.get("kind"), Some(Value::String(k)) if k == "Status"));
+    let Some(doc) = status else {
+        return ApiStatus {
             code,
             message: excerpt(body),
             retry_after_seconds: header_retry,
             ..ApiStatus::default()
-        },
+        };
+    };
+    let text = |v: Option<&Value>| match v {
+        Some(Value::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let details = doc.get("details");
+    let causes = match details.and_then(|d| d.get("causes")) {
+        Some(Value::Array(causes)) => causes
+            .iter()
+            .map(|c| StatusCause {
+                reason: text(c.get("reason")),
+                message: text(c.get("message")),
+                field: text(c.get("field")),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let detail_retry = match details.and_then(|d| d.get("retryAfterSeconds")) {
+        Some(Value::Number(n)) => n.parse::<u32>().ok().filter(|n| *n > 0),
+        _ => None,
+    };
+    ApiStatus {
+        code,
+        reason: text(doc.get("reason")),
+        message: text(doc.get("message")),
+        causes,
+        retry_after_seconds: header_retry.or(detail_retry),
     }
 }
 
@@ -162,8 +92,19 @@ fn excerpt(body: &[u8]) -> String {
     String::from_utf8_lossy(&body[..end]).into_owned()
 }
 
-fn expect_kind(kind: Option<&str>, expected: &str) -> Result<(), Error> {
-    match kind {
+fn document(body: &[u8], what: &str) -> Result<Value, Error> {
+    match json::parse(body) {
+        Ok(doc @ Value::Object(_)) => Ok(doc),
+        Ok(other) => Err(Error::Decode(format!(
+            "response is not a {what}: it is {}",
+            other.kind()
+        ))),
+        Err(e) => Err(Error::Decode(format!("response is not a {what}: {e}"))),
+    }
+}
+
+fn expect_kind(doc: &Value, expected: &str) -> Result<(), Error> {
+    match string(doc, "kind")?.as_deref() {
         None | Some("") => Ok(()),
         Some(k) if k == expected => Ok(()),
         Some(k) => Err(Error::Decode(format!(
@@ -172,40 +113,105 @@ fn expect_kind(kind: Option<&str>, expected: &str) -> Result<(), Error> {
     }
 }
 
-fn convert(wire: WireLease) -> Result<Lease, Error> {
-    let meta = wire.metadata;
-    let spec = wire.spec.unwrap_or_default();
-    let name = meta.name.filter(|n| !n.is_empty());
+fn mistyped(path: &str, value: &Value, want: &str) -> Error {
+    Error::Decode(format!("{path} is {}, not {want}", value.kind()))
+}
+
+/// The last segment of a dotted path.
+fn key(path: &str) -> &str {
+    path.rsplit('.').next().unwrap_or(path)
+}
+
+/// `parent.key` as an object; absent or null is an empty object.
+fn object<'a>(parent: &'a Value, parent_path: &str, name: &str) -> Result<&'a Value, Error> {
+    static EMPTY: Value = Value::Object(Vec::new());
+    match parent.get(name) {
+        None | Some(Value::Null) => Ok(&EMPTY),
+        Some(v @ Value::Object(_)) => Ok(v),
+        Some(other) => Err(mistyped(
+            &format!("{parent_path}{name}"),
+            other,
+            "an object",
+        )),
+    }
+}
+
+/// A string field (`path` is its full dotted path); absent or null is `None`.
+fn string(parent: &Value, path: &str) -> Result<Option<String>, Error> {
+    match parent.get(key(path)) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(mistyped(path, other, "a string")),
+    }
+}
+
+/// An int32 field, as Go decodes one: an integer literal in range.
+fn int32(parent: &Value, path: &str) -> Result<Option<i32>, Error> {
+    match parent.get(key(path)) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .parse::<i32>()
+            .map(Some)
+            .map_err(|_| Error::Decode(format!("{path} {n} is not a 32-bit integer"))),
+        Some(other) => Err(mistyped(path, other, "a number")),
+    }
+}
+
+/// A `map[string]string` field, sorted by key.
+fn string_map(parent: &Value, path: &str) -> Result<Vec<Entry>, Error> {
+    match parent.get(key(path)) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Object(members)) => {
+            let mut map = std::collections::BTreeMap::new();
+            for (k, v) in members {
+                match v {
+                    Value::String(s) => map.insert(k.clone(), s.clone()),
+                    other => return Err(mistyped(&format!("{path}[{k:?}]"), other, "a string")),
+                };
+            }
+            Ok(map.into_iter().collect())
+        }
+        Some(other) => Err(mistyped(path, other, "an object")),
+    }
+}
+
+/// A time field: absent, `null` and `""` (Go's zero time) are all "not set".
+fn time(parent: &Value, path: &str) -> Result<Option<MicroTime>, Error> {
+    match string(parent, path)?.as_deref() {
+        None | Some("") => Ok(None),
+        Some(t) => MicroTime::parse(t)
+            .map(Some)
+            .map_err(|e| Error::Decode(format!("{path}: {e}"))),
+    }
+}
+
+fn convert(doc: &Value) -> Result<Lease, Error> {
+    if !matches!(doc, Value::Object(_)) {
+        return Err(mistyped("items[]", doc, "a Lease object"));
+    }
+    let meta = object(doc, "", "metadata")?;
+    let spec = object(doc, "", "spec")?;
+    let name = string(meta, "metadata.name")?.filter(|n| !n.is_empty());
     let name =
         name.ok_or_else(|| Error::Decode("the server sent a Lease without metadata.name".into()))?;
     Ok(Lease {
         name,
-        namespace: meta.namespace,
-        resource_version: meta.resource_version,
-        uid: meta.uid,
-        creation_timestamp: time("metadata.creationTimestamp", meta.creation_timestamp)?,
-        labels: meta.labels.unwrap_or_default().into_iter().collect(),
-        annotations: meta.annotations.unwrap_or_default().into_iter().collect(),
+        namespace: string(meta, "metadata.namespace")?,
+        resource_version: string(meta, "metadata.resourceVersion")?,
+        uid: string(meta, "metadata.uid")?,
+        creation_timestamp: time(meta, "metadata.creationTimestamp")?,
+        labels: string_map(meta, "metadata.labels")?,
+        annotations: string_map(meta, "metadata.annotations")?,
         spec: LeaseSpec {
-            holder_identity: spec.holder_identity,
-            lease_duration_seconds: spec.lease_duration_seconds,
-            acquire_time: time("spec.acquireTime", spec.acquire_time)?,
-            renew_time: time("spec.renewTime", spec.renew_time)?,
-            lease_transitions: spec.lease_transitions,
-            strategy: spec.strategy,
-            preferred_holder: spec.preferred_holder,
+            holder_identity: string(spec, "spec.holderIdentity")?,
+            lease_duration_seconds: int32(spec, "spec.leaseDurationSeconds")?,
+            acquire_time: time(spec, "spec.acquireTime")?,
+            renew_time: time(spec, "spec.renewTime")?,
+            lease_transitions: int32(spec, "spec.leaseTransitions")?,
+            strategy: string(spec, "spec.strategy")?,
+            preferred_holder: string(spec, "spec.preferredHolder")?,
         },
     })
-}
-
-/// A time field: absent, `null` and `""` (Go's zero time) are all "not set".
-fn time(field: &str, text: Option<String>) -> Result<Option<MicroTime>, Error> {
-    match text.as_deref() {
-        None | Some("") => Ok(None),
-        Some(t) => MicroTime::parse(t)
-            .map(Some)
-            .map_err(|e| Error::Decode(format!("{field}: {e}"))),
-    }
 }
 
 #[cfg(test)]
@@ -286,11 +292,27 @@ mod tests {
             ),
             (
                 br#"{"metadata":{"name":"x"},"spec":{"leaseDurationSeconds":3000000000}}"#,
-                "not a Lease",
+                "spec.leaseDurationSeconds 3000000000 is not a 32-bit integer",
+            ),
+            (
+                br#"{"metadata":{"name":"x"},"spec":{"leaseDurationSeconds":1.5}}"#,
+                "not a 32-bit integer",
             ),
             (
                 br#"{"metadata":{"name":"x"},"spec":{"holderIdentity":7}}"#,
-                "not a Lease",
+                "spec.holderIdentity is a number, not a string",
+            ),
+            (
+                br#"{"metadata":{"name":"x","labels":{"a":1}}}"#,
+                "metadata.labels[\"a\"] is a number",
+            ),
+            (
+                br#"{"metadata":[],"spec":{}}"#,
+                "metadata is an array, not an object",
+            ),
+            (
+                br#"{"metadata":{"name":"x"},"spec":{"holderIdentity":"a"}"#,
+                "at byte",
             ),
         ];
         for (body, want) in cases {

@@ -10,6 +10,7 @@ pub mod decode;
 pub mod encode;
 pub mod error;
 pub mod go_json;
+pub mod json;
 pub mod lease;
 pub mod micro_time;
 pub mod names;
