@@ -2,6 +2,7 @@
 //! client-go and the Go original, and explicit configuration, validated before any request.
 
 use crate::error::Error;
+use crate::go_json::quoted;
 use crate::names::dns1123_label_error;
 use crate::pem;
 
@@ -62,7 +63,8 @@ impl BaseUrl {
             "http" => Scheme::Http,
             other => {
                 return Err(format!(
-                    "has scheme {other:?}; only https and http are supported"
+                    "has scheme {}; only https and http are supported",
+                    quoted(other)
                 ));
             }
         };
@@ -157,14 +159,17 @@ fn check_host(host: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("{host:?} is not a valid host name or address"))
+        Err(format!(
+            "{} is not a valid host name or address",
+            quoted(host)
+        ))
     }
 }
 
 fn parse_port(port: &str) -> Result<u16, String> {
     match port.parse::<u16>() {
         Ok(p) if p > 0 && port.bytes().all(|b| b.is_ascii_digit()) => Ok(p),
-        _ => Err(format!("{port:?} is not a port number (1-65535)")),
+        _ => Err(format!("{} is not a port number (1-65535)", quoted(port))),
     }
 }
 
@@ -206,12 +211,13 @@ impl ClientConfig {
     /// `Config` naming the field: a bad URL, namespace or timeout, or a token that would
     /// travel over plain http without `allow_token_over_http`.
     pub fn explicit(cfg: ExplicitConfig) -> Result<Self, Error> {
-        let base_url = BaseUrl::parse(&cfg.base_url)
-            .map_err(|why| Error::Config(format!("config base-url {:?} {why}", cfg.base_url)))?;
+        let base_url = BaseUrl::parse(&cfg.base_url).map_err(|why| {
+            Error::Config(format!("config base-url {} {why}", quoted(&cfg.base_url)))
+        })?;
         if let Some(why) = dns1123_label_error(&cfg.namespace) {
             return Err(Error::Config(format!(
-                "config namespace {:?}: {why}",
-                cfg.namespace
+                "config namespace {}: {why}",
+                quoted(&cfg.namespace)
             )));
         }
         let timeout_ms = cfg.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
@@ -262,7 +268,8 @@ impl ClientConfig {
             .to_owned();
         if let Some(why) = dns1123_label_error(&namespace) {
             return Err(Error::Config(format!(
-                "{NAMESPACE_PATH} holds {namespace:?}, not a namespace: {why}"
+                "{NAMESPACE_PATH} holds {}, not a namespace: {why}",
+                quoted(&namespace)
             )));
         }
         let ca = ca_file.map_err(|why| unreadable(CA_PATH, why))?;

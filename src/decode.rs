@@ -2,6 +2,7 @@
 //! ignored; anything that does not fit is a `Decode` error naming the field.
 
 use crate::error::{ApiStatus, Error, StatusCause};
+use crate::go_json::quoted;
 use crate::json::{self, Value};
 use crate::lease::{Entry, Lease, LeaseList, LeaseSpec};
 use crate::micro_time::MicroTime;
@@ -166,7 +167,13 @@ fn string_map(parent: &Value, path: &str) -> Result<Vec<Entry>, Error> {
             for (k, v) in members {
                 match v {
                     Value::String(s) => map.insert(k.clone(), s.clone()),
-                    other => return Err(mistyped(&format!("{path}[{k:?}]"), other, "a string")),
+                    other => {
+                        return Err(mistyped(
+                            &format!("{path}[{}]", quoted(k)),
+                            other,
+                            "a string",
+                        ));
+                    }
                 };
             }
             Ok(map.into_iter().collect())

@@ -10,6 +10,7 @@
 
 use crate::error::Error;
 use crate::go_json::GoJson;
+use crate::go_json::quoted;
 use crate::lease::{Entry, Lease, Preconditions};
 use crate::micro_time::MicroTime;
 
@@ -89,8 +90,8 @@ fn string_map(w: &mut GoJson, key: &str, entries: &[Entry]) -> Result<(), Error>
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     if let Some(pair) = sorted.windows(2).find(|p| p[0].0 == p[1].0) {
         return Err(Error::InvalidArgument(format!(
-            "metadata.{key} has the key {:?} twice",
-            pair[0].0
+            "metadata.{key} has the key {} twice",
+            quoted(&pair[0].0)
         )));
     }
     w.key(key).begin_object();

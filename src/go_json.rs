@@ -96,6 +96,13 @@ impl GoJson {
     }
 }
 
+/// `s` as a JSON string literal: how error messages quote values (control characters escaped).
+pub fn quoted(s: &str) -> String {
+    let mut w = GoJson::new();
+    w.string(s);
+    w.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +123,11 @@ mod tests {
         assert_eq!(go_string("<a&b>"), r#""\u003ca\u0026b\u003e""#);
         assert_eq!(go_string("x\u{2028}y\u{2029}"), r#""x\u2028y\u2029""#);
         assert_eq!(go_string("ünïcødé ✓ \u{7f} /"), "\"ünïcødé ✓ \u{7f} /\"");
+    }
+
+    #[test]
+    fn quoted_escapes_control_characters() {
+        assert_eq!(quoted("a\nb\"c"), r#""a\nb\"c""#);
     }
 
     #[test]

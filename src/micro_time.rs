@@ -1,6 +1,7 @@
 //! Kubernetes `MicroTime`: microseconds since the Unix epoch, written as
 //! `2006-01-02T15:04:05.000000Z` and read from any RFC 3339 form a server may send.
 
+use crate::go_json::quoted;
 use std::fmt;
 
 /// A point in time with microsecond precision, UTC.
@@ -100,7 +101,7 @@ impl MicroTime {
     pub fn parse(text: &str) -> Result<Self, TimeError> {
         parse_rfc3339(text.as_bytes())
             .map(Self::from_unix_micros)
-            .ok_or_else(|| TimeError(format!("{text:?} is not an RFC 3339 time")))
+            .ok_or_else(|| TimeError(format!("{} is not an RFC 3339 time", quoted(text))))
     }
 }
 

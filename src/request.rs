@@ -5,6 +5,7 @@ use crate::config::ClientConfig;
 use crate::decode;
 use crate::encode;
 use crate::error::Error;
+use crate::go_json::quoted;
 use crate::lease::{Lease, LeaseList, Preconditions};
 use crate::names::dns1123_subdomain_error;
 use crate::status::{Operation, error_for};
@@ -116,9 +117,10 @@ impl ClientConfig {
             .filter(|rv| !rv.is_empty())
         {
             return Err(Error::InvalidArgument(format!(
-                "create of lease {:?} carries resourceVersion {rv:?}; a new lease must not \
+                "create of lease {} carries resourceVersion {}; a new lease must not \
                  (the server would answer 500)",
-                lease.name
+                quoted(&lease.name),
+                quoted(rv)
             )));
         }
         if lease.namespace.as_deref().is_none_or(str::is_empty) {
@@ -146,9 +148,9 @@ impl ClientConfig {
         match lease.resource_version.as_deref() {
             None | Some("") | Some("0") => {
                 return Err(Error::InvalidArgument(format!(
-                    "update of lease {:?} needs the resourceVersion it was read at \
+                    "update of lease {} needs the resourceVersion it was read at \
                      (the server refuses unconditional updates)",
-                    lease.name
+                    quoted(&lease.name)
                 )));
             }
             Some(_) => {}
@@ -205,8 +207,10 @@ impl ClientConfig {
             .filter(|ns| !ns.is_empty() && *ns != self.namespace)
         {
             return Err(Error::InvalidArgument(format!(
-                "lease {:?} is in namespace {ns:?}, but this client works in {:?}",
-                lease.name, self.namespace
+                "lease {} is in namespace {}, but this client works in {}",
+                quoted(&lease.name),
+                quoted(ns),
+                quoted(&self.namespace)
             )));
         }
         if let Some(d) = lease.spec.lease_duration_seconds.filter(|d| *d <= 0) {
@@ -229,7 +233,8 @@ fn check_name(name: &str) -> Result<(), Error> {
     match dns1123_subdomain_error(name) {
         None => Ok(()),
         Some(why) => Err(Error::InvalidArgument(format!(
-            "lease name {name:?} is invalid: {why}"
+            "lease name {} is invalid: {why}",
+            quoted(name)
         ))),
     }
 }

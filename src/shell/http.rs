@@ -206,6 +206,7 @@ fn transport(url: &str, code: &ErrorCode) -> Error {
 
 /// Timeouts are `Timeout`; every other failure to get a response is `Transport`.
 fn map_code(url: &str, code: &ErrorCode, timeout_ms: u32) -> Error {
+    let name = code_name(code);
     match code {
         ErrorCode::ConnectionTimeout
         | ErrorCode::ConnectionReadTimeout
@@ -216,22 +217,23 @@ fn map_code(url: &str, code: &ErrorCode, timeout_ms: u32) -> Error {
             } else {
                 String::new()
             };
-            Error::Timeout(format!("no complete answer from {url}{within} ({code:?})"))
+            Error::Timeout(format!("no complete answer from {url}{within} ({name})"))
         }
         ErrorCode::HttpResponseBodySize(_) => {
-            Error::Decode(format!("{url}: response body too large ({code:?})"))
+            Error::Decode(format!("{url}: response body too large ({name})"))
         }
-        _ => Error::Transport(format!("{url}: {}", describe(code))),
+        _ => Error::Transport(format!("{url}: {} ({name})", describe(code))),
     }
 }
 
 /// A readable cause for a wasi-http error code.
-fn describe(code: &ErrorCode) -> String {
-    let what = match code {
+fn describe(code: &ErrorCode) -> &'static str {
+    match code {
         ErrorCode::DnsTimeout | ErrorCode::DnsError(_) => "the host name could not be resolved",
         ErrorCode::DestinationNotFound
         | ErrorCode::DestinationUnavailable
-        | ErrorCode::DestinationIpUnroutable => "the apiserver address is unreachable",
+        | ErrorCode::DestinationIpUnroutable
+        | ErrorCode::DestinationIpProhibited => "the apiserver address is unreachable",
         ErrorCode::ConnectionRefused => "connection refused",
         ErrorCode::ConnectionTerminated => "the connection was closed before a complete response",
         ErrorCode::ConnectionLimitReached => "the host's connection limit was reached",
@@ -239,8 +241,47 @@ fn describe(code: &ErrorCode) -> String {
         ErrorCode::TlsCertificateError => "the server's TLS certificate is not trusted",
         ErrorCode::TlsAlertReceived(_) => "the server sent a TLS alert",
         ErrorCode::HttpRequestDenied => "the host denied this request",
-        ErrorCode::HttpProtocolError => "the server broke the HTTP protocol",
+        ErrorCode::HttpProtocolError | ErrorCode::HttpResponseIncomplete => {
+            "the server broke the HTTP protocol"
+        }
         _ => "the request failed",
+    }
+}
+
+/// The wasi-http name of an error code (its WIT case name), with the host's detail if any.
+fn code_name(code: &ErrorCode) -> String {
+    let name = match code {
+        ErrorCode::DnsTimeout => "DNS-timeout",
+        ErrorCode::DnsError(_) => "DNS-error",
+        ErrorCode::DestinationNotFound => "destination-not-found",
+        ErrorCode::DestinationUnavailable => "destination-unavailable",
+        ErrorCode::DestinationIpProhibited => "destination-IP-prohibited",
+        ErrorCode::DestinationIpUnroutable => "destination-IP-unroutable",
+        ErrorCode::ConnectionRefused => "connection-refused",
+        ErrorCode::ConnectionTerminated => "connection-terminated",
+        ErrorCode::ConnectionTimeout => "connection-timeout",
+        ErrorCode::ConnectionReadTimeout => "connection-read-timeout",
+        ErrorCode::ConnectionWriteTimeout => "connection-write-timeout",
+        ErrorCode::ConnectionLimitReached => "connection-limit-reached",
+        ErrorCode::TlsProtocolError => "TLS-protocol-error",
+        ErrorCode::TlsCertificateError => "TLS-certificate-error",
+        ErrorCode::TlsAlertReceived(_) => "TLS-alert-received",
+        ErrorCode::HttpRequestDenied => "HTTP-request-denied",
+        ErrorCode::HttpResponseIncomplete => "HTTP-response-incomplete",
+        ErrorCode::HttpResponseBodySize(_) => "HTTP-response-body-size",
+        ErrorCode::HttpResponseTimeout => "HTTP-response-timeout",
+        ErrorCode::HttpProtocolError => "HTTP-protocol-error",
+        ErrorCode::InternalError(_) => "internal-error",
+        _ => "HTTP-error",
     };
-    format!("{what} ({code:?})")
+    let detail = match code {
+        ErrorCode::InternalError(Some(m)) => Some(m.as_str()),
+        ErrorCode::TlsAlertReceived(p) => p.alert_message.as_deref(),
+        ErrorCode::DnsError(p) => p.rcode.as_deref(),
+        _ => None,
+    };
+    match detail {
+        Some(d) => format!("{name}: {d}"),
+        None => name.to_owned(),
+    }
 }

@@ -1,6 +1,7 @@
 //! The thin shell: reads the environment and the service-account files, and runs the core's
 //! calls over `wasi:http`. Everything here is a WASI call or glue around one.
 
+mod files;
 mod http;
 
 use crate::config::{self, ClientConfig, ExplicitConfig};
@@ -11,7 +12,7 @@ use crate::token::Token;
 
 /// Whether `KUBERNETES_SERVICE_HOST` is in the environment (even if empty).
 pub fn in_cluster() -> bool {
-    std::env::var_os(config::HOST_VAR).is_some()
+    files::env(config::HOST_VAR).is_some()
 }
 
 /// A lease client: validated configuration; the token is read on every request.
@@ -23,12 +24,11 @@ impl Client {
     /// From the pod's service account and the `KUBERNETES_SERVICE_*` variables; the
     /// namespace and CA are read once, here.
     pub fn in_cluster() -> Result<Self, Error> {
-        let var = |name: &str| std::env::var(name).ok();
         let config = ClientConfig::in_cluster(
-            var(config::HOST_VAR).as_deref(),
-            var(config::PORT_VAR).as_deref(),
-            read(config::NAMESPACE_PATH),
-            read(config::CA_PATH),
+            files::env(config::HOST_VAR).as_deref(),
+            files::env(config::PORT_VAR).as_deref(),
+            files::read(config::NAMESPACE_PATH),
+            files::read(config::CA_PATH),
         )?;
         Ok(Self { config })
     }
@@ -91,17 +91,8 @@ impl Client {
         let Some(path) = &self.config.token_file else {
             return Ok(None);
         };
-        let bytes = read(path)
+        let bytes = files::read(path)
             .map_err(|why| Error::Config(format!("cannot read token file {path}: {why}")))?;
         Token::from_file_contents(path, &bytes).map(Some)
     }
-}
-
-/// A file's bytes through `wasi:filesystem`, or why not (without the OS error code noise).
-fn read(path: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".to_owned(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
-        _ => e.to_string(),
-    })
 }
