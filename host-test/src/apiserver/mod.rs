@@ -1,1 +1,263 @@
 //! The emulated kube-apiserver for coordination.k8s.io/v1 Leases.
+//!
+//! One in-memory store behind TLS (a freshly minted CA and serving certificate), bearer-token
+//! authentication with optional per-token namespace allow-lists, the Lease REST verbs with the
+//! real server's Status bodies, legacy discovery, Table output for `kubectl get`, and a record of
+//! every request and every accepted write for later checking.
+//!
+//! See `/work/shared/k8s-lease-api.md` for the behaviour this follows.
+
+mod discovery;
+mod gojson;
+mod handlers;
+mod lease;
+mod microtime;
+mod patch;
+mod routes;
+mod selectors;
+mod standalone;
+mod status;
+mod store;
+mod table;
+mod tls;
+mod validate;
+mod watch;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use standalone::run_standalone;
+
+/// Server switches.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The `CoordinatedLeaderElection` feature gate: keep `spec.strategy` and
+    /// `spec.preferredHolder` (and validate them). Off by default, as in 1.34: they are dropped.
+    pub coordinated_leader_election: bool,
+}
+
+/// The kind of an accepted write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verb {
+    /// A lease was created (POST, or PUT to a missing name).
+    Create,
+    /// A lease was changed (PUT or PATCH).
+    Update,
+    /// A lease was deleted.
+    Delete,
+}
+
+/// One accepted write, as stored (for a delete: the object as it was, with the deleting revision).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WriteRecord {
+    /// Position in the history, from 1.
+    pub seq: u64,
+    /// Server wall clock at the write, microseconds since the Unix epoch.
+    pub at_unix_micros: i64,
+    /// What the write did.
+    pub verb: Verb,
+    /// The lease's namespace.
+    pub namespace: String,
+    /// The lease's name.
+    pub name: String,
+    /// The store revision the write produced.
+    pub resource_version: String,
+    /// The lease's uid.
+    pub uid: String,
+    /// The authenticated user that wrote.
+    pub user: String,
+    /// `spec.holderIdentity` after the write.
+    pub holder: Option<String>,
+    /// `spec.acquireTime` after the write (MicroTime text).
+    pub acquire_time: Option<String>,
+    /// `spec.renewTime` after the write (MicroTime text).
+    pub renew_time: Option<String>,
+    /// `spec.leaseDurationSeconds` after the write.
+    pub lease_duration_seconds: Option<i32>,
+    /// `spec.leaseTransitions` after the write.
+    pub lease_transitions: Option<i32>,
+}
+
+/// One request the server received (never the token itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// HTTP method.
+    pub method: String,
+    /// Path and query, as sent.
+    pub path_and_query: String,
+    /// The `Content-Type` header, if any.
+    pub content_type: Option<String>,
+    /// The `Accept` header, if any.
+    pub accept: Option<String>,
+    /// The `User-Agent` header, if any.
+    pub user_agent: Option<String>,
+    /// Whether an `Authorization` header was present.
+    pub has_authorization: bool,
+    /// The raw request body.
+    pub body: Vec<u8>,
+    /// The response status code.
+    pub status: u16,
+}
+
+/// Who a bearer token authenticates as.
+#[derive(Clone, Debug)]
+pub(crate) struct Identity {
+    /// User name, e.g. `system:serviceaccount:default:replica-1`.
+    pub user: String,
+    /// Namespaces the user may touch; `None` = all.
+    pub namespaces: Option<Vec<String>>,
+}
+
+/// State shared by the accept loop, the connections and the handle.
+pub(crate) struct Shared {
+    pub options: Options,
+    pub tokens: Mutex<HashMap<String, Identity>>,
+    pub store: Mutex<store::Store>,
+    pub requests: Mutex<Vec<RequestRecord>>,
+}
+
+/// A running emulated apiserver. Clones share the server; the accept loop stops when the last
+/// clone is dropped (or on [`ApiServer::shutdown`]).
+#[derive(Clone)]
+pub struct ApiServer {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    ca_pem: Arc<str>,
+    accept: Arc<AcceptTask>,
+}
+
+/// Aborts the accept loop when dropped.
+struct AcceptTask(JoinHandle<()>);
+
+impl Drop for AcceptTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl ApiServer {
+    /// Mints a CA and a serving certificate (SANs 127.0.0.1, ::1, localhost) and serves HTTPS
+    /// (HTTP/1.1) on 127.0.0.1 at an OS-chosen port, on the current tokio runtime.
+    ///
+    /// # Errors
+    /// When the certificates cannot be made or the port cannot be bound.
+    pub async fn start(options: Options) -> anyhow::Result<ApiServer> {
+        let pki = tls::Pki::mint()?;
+        let acceptor = pki.acceptor()?;
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            options,
+            tokens: Mutex::new(HashMap::new()),
+            store: Mutex::new(store::Store::default()),
+            requests: Mutex::new(Vec::new()),
+        });
+        let task = tokio::spawn(routes::accept_loop(listener, acceptor, Arc::clone(&shared)));
+        Ok(ApiServer {
+            shared,
+            addr,
+            ca_pem: pki.ca_pem.into(),
+            accept: Arc::new(AcceptTask(task)),
+        })
+    }
+
+    /// The base URL, `https://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The CA certificate (PEM) that signed the serving certificate: what goes into `ca.crt`.
+    pub fn ca_pem(&self) -> String {
+        self.ca_pem.to_string()
+    }
+
+    /// Accepts `token` as `user`; `namespaces` limits the namespaces it may use (`None` = all),
+    /// anything else gets 403 Forbidden. Re-adding a token replaces its identity.
+    pub fn add_token(&self, token: &str, user: &str, namespaces: Option<Vec<String>>) {
+        let identity = Identity {
+            user: user.to_owned(),
+            namespaces,
+        };
+        lock(&self.shared.tokens).insert(token.to_owned(), identity);
+    }
+
+    /// Stops accepting `token` (its requests then get 401 Unauthorized).
+    pub fn remove_token(&self, token: &str) {
+        lock(&self.shared.tokens).remove(token);
+    }
+
+    /// Every accepted write, in commit order.
+    pub fn history(&self) -> Vec<WriteRecord> {
+        lock(&self.shared.store).history().to_vec()
+    }
+
+    /// Every request received so far, in arrival order of completion.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// The JSON a GET of the lease would return (without the trailing newline), if it exists.
+    pub fn stored(&self, namespace: &str, name: &str) -> Option<String> {
+        let store = lock(&self.shared.store);
+        store
+            .get(namespace, name)
+            .map(|lease| lease.to_json_string(true))
+    }
+
+    /// The current store revision (what a list would report as its resourceVersion).
+    pub fn revision(&self) -> u64 {
+        lock(&self.shared.store).revision()
+    }
+
+    /// Writes a service-account directory (`token`, `ca.crt`, `namespace`) into `dir`, which
+    /// must exist.
+    ///
+    /// # Errors
+    /// When a file cannot be written.
+    pub fn write_service_account_dir(
+        &self,
+        dir: &Path,
+        token: &str,
+        namespace: &str,
+    ) -> anyhow::Result<()> {
+        standalone::write_service_account_dir(dir, &self.ca_pem, token, namespace)
+    }
+
+    /// Writes a kubeconfig for this server: the URL, the CA as `certificate-authority-data`,
+    /// `token`, and a current context with `namespace`.
+    ///
+    /// # Errors
+    /// When the file cannot be written.
+    pub fn write_kubeconfig(
+        &self,
+        path: &Path,
+        token: &str,
+        namespace: &str,
+    ) -> anyhow::Result<()> {
+        standalone::write_kubeconfig(path, &self.url(), &self.ca_pem, token, namespace)
+    }
+
+    /// Stops accepting connections (connections already open finish their current request).
+    pub async fn shutdown(self) {
+        self.accept.0.abort();
+    }
+}
+
+/// Locks a mutex, ignoring poisoning (no handler panics while holding a lock, and the data
+/// stays consistent because every mutation is one step).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
