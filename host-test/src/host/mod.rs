@@ -1,1 +1,349 @@
 //! The wasmtime 48 embedding of the kube-lease component.
+//!
+//! [`LeaseHost`] compiles the component once; [`LeaseHost::instantiate`] gives each
+//! [`Sandbox`] a fresh, cheap [`Replica`] whose methods call the component's exports. The guest
+//! sees only the environment variables and read-only directories of its sandbox, and its
+//! outgoing HTTP goes through [`TlsSender`]: to the allowed authority only, HTTPS trusting only
+//! the sandbox's CA.
+
+mod bindings;
+mod component;
+mod pool;
+mod state;
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod tests;
+mod timed_body;
+mod tls_sender;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use anyhow::Context as _;
+use rustls::ClientConfig;
+use wasmtime::component::{Component, Linker, ResourceAny};
+use wasmtime::{Config as EngineConfig, Engine, Store};
+
+pub use bindings::exports::kube::lease::leases::Config;
+pub use bindings::exports::kube::lease::types::{
+    ApiStatus, Error as LeaseError, Lease, LeaseList, LeaseSpec, MicroTime, Preconditions,
+    StatusCause, StatusKind,
+};
+pub use bindings::{LeaseClient, LeaseClientPre};
+pub use component::KUBE_LEASE_COMPONENT;
+pub use pool::ConnectionPool;
+pub use state::{HostState, SERVICE_ACCOUNT_GUEST_DIR};
+pub use tls_sender::{TlsSender, client_config_trusting};
+
+/// What one component instance may see.
+#[derive(Clone, Debug, Default)]
+pub struct Sandbox {
+    /// Environment variables, e.g. `KUBERNETES_SERVICE_HOST` / `KUBERNETES_SERVICE_PORT`.
+    pub env: Vec<(String, String)>,
+    /// Host directory preopened read-only at [`SERVICE_ACCOUNT_GUEST_DIR`].
+    pub service_account_dir: Option<PathBuf>,
+    /// Other read-only preopens: (host directory, guest path).
+    pub extra_dirs: Vec<(PathBuf, String)>,
+    /// PEM of the only roots outgoing HTTPS trusts; `None` makes every HTTPS request fail.
+    pub trusted_ca_pem: Option<Vec<u8>>,
+    /// `host:port` outgoing requests may go to; others are refused (`HttpRequestDenied`).
+    /// `None` allows any authority.
+    pub allowed_authority: Option<String>,
+    /// Shifts this instance's wall clock by this many microseconds (negative: behind).
+    pub wall_clock_offset_micros: i64,
+    /// Opens a new connection for every request instead of reusing the host's idle ones.
+    pub fresh_connections: bool,
+}
+
+/// The compiled component, ready to instantiate many times.
+pub struct LeaseHost {
+    /// The engine the component was compiled for.
+    engine: Engine,
+    /// The component with all imports resolved.
+    pre: LeaseClientPre<HostState>,
+    /// TLS configurations by CA PEM, shared between instances (and their session caches).
+    tls_configs: Mutex<Vec<(Vec<u8>, Arc<ClientConfig>)>>,
+    /// Idle connections shared between instances.
+    pool: Arc<ConnectionPool>,
+}
+
+impl LeaseHost {
+    /// Compiles the component at `component_path` and links it against WASI and `wasi:http`.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be read or compiled, or its imports cannot be satisfied.
+    pub fn new(component_path: &Path) -> anyhow::Result<Self> {
+        let (engine, component) = compile(component_path)?;
+        Self::link(engine, &component)
+    }
+
+    /// [`LeaseHost::new`] with the component `build.rs` built ([`KUBE_LEASE_COMPONENT`]),
+    /// compiled once per process: every host made this way shares the compiled code (tests
+    /// make one host each, and compiling takes seconds in a debug build).
+    ///
+    /// # Errors
+    ///
+    /// As [`LeaseHost::new`].
+    pub fn from_built() -> anyhow::Result<Self> {
+        static COMPILED: OnceLock<(Engine, Component)> = OnceLock::new();
+        let (engine, component) = match COMPILED.get() {
+            Some(compiled) => compiled.clone(),
+            None => {
+                let compiled = compile(Path::new(KUBE_LEASE_COMPONENT))?;
+                COMPILED.get_or_init(|| compiled).clone()
+            }
+        };
+        Self::link(engine, &component)
+    }
+
+    /// Links a compiled component against WASI and `wasi:http`.
+    fn link(engine: Engine, component: &Component) -> anyhow::Result<Self> {
+        let mut linker = Linker::<HostState>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        let pre = LeaseClientPre::new(linker.instantiate_pre(component)?)?;
+        Ok(Self {
+            engine,
+            pre,
+            tls_configs: Mutex::new(Vec::new()),
+            pool: Arc::new(ConnectionPool::new()),
+        })
+    }
+
+    /// The engine the component was compiled with.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// A fresh instance seeing only what `sandbox` allows.
+    ///
+    /// # Errors
+    ///
+    /// When the CA PEM is unusable, a directory cannot be preopened, or instantiation traps.
+    pub async fn instantiate(&self, sandbox: Sandbox) -> anyhow::Result<Replica> {
+        let tls = match &sandbox.trusted_ca_pem {
+            Some(pem) => Some(self.tls_config(pem)?),
+            None => None,
+        };
+        let state = state::HostState::new(&sandbox, tls, self.pool.clone())?;
+        let mut store = Store::new(&self.engine, state);
+        let bindings = self.pre.instantiate_async(&mut store).await?;
+        Ok(Replica { store, bindings })
+    }
+
+    /// The TLS configuration trusting `pem`, built once per distinct PEM.
+    fn tls_config(&self, pem: &[u8]) -> anyhow::Result<Arc<ClientConfig>> {
+        let mut cache = self.tls_configs.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, config)) = cache.iter().find(|(p, _)| p == pem) {
+            return Ok(config.clone());
+        }
+        let config = client_config_trusting(pem)?;
+        cache.push((pem.to_vec(), config.clone()));
+        Ok(config)
+    }
+}
+
+/// A new engine with the component at `path` compiled for it.
+fn compile(path: &Path) -> anyhow::Result<(Engine, Component)> {
+    let engine = Engine::new(&EngineConfig::new())?;
+    let component = Component::from_file(&engine, path)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("compiling {}", path.display()))?;
+    Ok((engine, component))
+}
+
+/// A `lease-client` resource owned by one [`Replica`].
+#[derive(Clone, Copy, Debug)]
+pub struct ClientHandle(ResourceAny);
+
+/// One component instance; its exports as plain async methods.
+///
+/// The outer `anyhow::Result` of each method is a trap; the inner `Result` is the component's
+/// typed error.
+pub struct Replica {
+    /// The instance's store.
+    store: Store<HostState>,
+    /// The instance's exports.
+    bindings: LeaseClient,
+}
+
+/// A call's result: the outer error is a trap, the inner one the component's answer.
+pub type CallResult<T> = anyhow::Result<Result<T, LeaseError>>;
+
+impl Replica {
+    /// `in-cluster`: whether `KUBERNETES_SERVICE_HOST` is set.
+    ///
+    /// # Errors
+    ///
+    /// When the guest traps.
+    pub async fn in_cluster(&mut self) -> anyhow::Result<bool> {
+        Ok(self
+            .bindings
+            .kube_lease_leases()
+            .call_in_cluster(&mut self.store)
+            .await?)
+    }
+
+    /// `lease-name-for-domain`: `cert-lock-` and 16 hex digits of the domain's SHA-256.
+    ///
+    /// # Errors
+    ///
+    /// When the guest traps.
+    pub async fn lease_name_for_domain(&mut self, domain: &str) -> anyhow::Result<String> {
+        Ok(self
+            .bindings
+            .kube_lease_leases()
+            .call_lease_name_for_domain(&mut self.store, domain)
+            .await?)
+    }
+
+    /// `lease-client.in-cluster`: a client from the service account.
+    ///
+    /// # Errors
+    ///
+    /// When the guest traps.
+    pub async fn client_in_cluster(&mut self) -> CallResult<ClientHandle> {
+        let result = self
+            .bindings
+            .kube_lease_leases()
+            .lease_client()
+            .call_in_cluster(&mut self.store)
+            .await?;
+        Ok(result.map(ClientHandle))
+    }
+
+    /// `lease-client.with-config`: a client from explicit configuration.
+    ///
+    /// # Errors
+    ///
+    /// When the guest traps.
+    pub async fn client_with_config(&mut self, config: &Config) -> CallResult<ClientHandle> {
+        let result = self
+            .bindings
+            .kube_lease_leases()
+            .lease_client()
+            .call_with_config(&mut self.store, config)
+            .await?;
+        Ok(result.map(ClientHandle))
+    }
+
+    /// `lease-client.namespace`.
+    ///
+    /// # Errors
+    ///
+    /// When the guest traps.
+    pub async fn namespace(&mut self, client: &ClientHandle) -> anyhow::Result<String> {
+        Ok(self
+            .bindings
+            .kube_lease_leases()
+            .lease_client()
+            .call_namespace(&mut self.store, client.0)
+            .await?)
+    }
+
+    /// `lease-client.base-url`.
+    ///
+    /// # Errors
+    ///
+    /// When the guest traps.
+    pub async fn base_url(&mut self, client: &ClientHandle) -> anyhow::Result<String> {
+        Ok(self
+            .bindings
+            .kube_lease_leases()
+            .lease_client()
+            .call_base_url(&mut self.store, client.0)
+            .await?)
+    }
+
+    /// `lease-client.get`: the lease, or `None` when it does not exist.
+    ///
+    /// # Errors
+    ///
+    /// When the guest traps.
+    pub async fn get(&mut self, client: &ClientHandle, name: &str) -> CallResult<Option<Lease>> {
+        Ok(self
+            .bindings
+            .kube_lease_leases()
+            .lease_client()
+            .call_get(&mut self.store, client.0, name)
+            .await?)
+    }
+
+    /// `lease-client.create`: what the server stored.
+    ///
+    /// # Errors
+    ///
+    /// When the guest traps.
+    pub async fn create(&mut self, client: &ClientHandle, lease: &Lease) -> CallResult<Lease> {
+        Ok(self
+            .bindings
+            .kube_lease_leases()
+            .lease_client()
+            .call_create(&mut self.store, client.0, lease)
+            .await?)
+    }
+
+    /// `lease-client.update`: what the server stored.
+    ///
+    /// # Errors
+    ///
+    /// When the guest traps.
+    pub async fn update(&mut self, client: &ClientHandle, lease: &Lease) -> CallResult<Lease> {
+        Ok(self
+            .bindings
+            .kube_lease_leases()
+            .lease_client()
+            .call_update(&mut self.store, client.0, lease)
+            .await?)
+    }
+
+    /// `lease-client.delete`, only if `preconditions` hold.
+    ///
+    /// # Errors
+    ///
+    /// When the guest traps.
+    pub async fn delete(
+        &mut self,
+        client: &ClientHandle,
+        name: &str,
+        preconditions: &Preconditions,
+    ) -> CallResult<()> {
+        Ok(self
+            .bindings
+            .kube_lease_leases()
+            .lease_client()
+            .call_delete(&mut self.store, client.0, name, preconditions)
+            .await?)
+    }
+
+    /// `lease-client.list`: every lease in the client's namespace.
+    ///
+    /// # Errors
+    ///
+    /// When the guest traps.
+    pub async fn list(&mut self, client: &ClientHandle) -> CallResult<LeaseList> {
+        Ok(self
+            .bindings
+            .kube_lease_leases()
+            .lease_client()
+            .call_list(&mut self.store, client.0)
+            .await?)
+    }
+
+    /// Drops the guest's `lease-client` resource.
+    ///
+    /// # Errors
+    ///
+    /// When the handle is not live in this instance or the destructor traps.
+    pub async fn drop_client(&mut self, client: ClientHandle) -> anyhow::Result<()> {
+        client.0.resource_drop_async(&mut self.store).await?;
+        Ok(())
+    }
+
+    /// Everything the guest wrote to stdout and stderr (print it when a test fails).
+    pub fn stderr(&self) -> String {
+        self.store.data().output()
+    }
+}

@@ -1,0 +1,131 @@
+//! The per-instance store data: the WASI context built from a [`Sandbox`], the `wasi:http`
+//! context with its [`TlsSender`] hooks, and the captured guest output.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use rustls::ClientConfig;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, HostWallClock, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use super::Sandbox;
+use super::pool::ConnectionPool;
+use super::tls_sender::TlsSender;
+
+/// Where the guest finds the pod's service account files.
+pub const SERVICE_ACCOUNT_GUEST_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// How much guest stdout + stderr is kept; writing more traps the guest.
+const OUTPUT_CAPACITY: usize = 4 << 20;
+
+/// The data of one component instance's store.
+pub struct HostState {
+    /// WASI context: env, preopens, stdio, clocks; no sockets.
+    wasi: WasiCtx,
+    /// `wasi:http` context.
+    http: WasiHttpCtx,
+    /// Resources shared by WASI and `wasi:http`.
+    table: ResourceTable,
+    /// Sends the guest's outgoing requests.
+    sender: TlsSender,
+    /// Guest stdout and stderr, interleaved.
+    output: MemoryOutputPipe,
+}
+
+impl HostState {
+    /// Builds the state for `sandbox`; `tls` is the client configuration for its CA, if any;
+    /// `pool` keeps connections for reuse unless the sandbox wants fresh ones.
+    ///
+    /// # Errors
+    ///
+    /// When a directory to preopen cannot be opened.
+    pub(crate) fn new(
+        sandbox: &Sandbox,
+        tls: Option<Arc<ClientConfig>>,
+        pool: Arc<ConnectionPool>,
+    ) -> anyhow::Result<Self> {
+        let mut sender = TlsSender::new(sandbox.allowed_authority.as_deref(), tls);
+        if !sandbox.fresh_connections {
+            sender = sender.with_pool(pool);
+        }
+        let output = MemoryOutputPipe::new(OUTPUT_CAPACITY);
+        let mut builder = WasiCtx::builder();
+        builder
+            .stdout(output.clone())
+            .stderr(output.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        for (key, value) in &sandbox.env {
+            builder.env(key, value);
+        }
+        if let Some(dir) = &sandbox.service_account_dir {
+            builder.preopened_dir(dir, SERVICE_ACCOUNT_GUEST_DIR, FsPerms::ReadOnly)?;
+        }
+        for (host, guest) in &sandbox.extra_dirs {
+            builder.preopened_dir(host, guest, FsPerms::ReadOnly)?;
+        }
+        if sandbox.wall_clock_offset_micros != 0 {
+            builder.wall_clock(SkewedWallClock {
+                offset_micros: sandbox.wall_clock_offset_micros,
+            });
+        }
+        Ok(Self {
+            wasi: builder.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            sender,
+            output,
+        })
+    }
+
+    /// Everything the guest wrote to stdout and stderr so far.
+    pub(crate) fn output(&self) -> String {
+        String::from_utf8_lossy(&self.output.contents()).into_owned()
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: &mut self.sender,
+            table: &mut self.table,
+            ctx: &mut self.http,
+        }
+    }
+}
+
+/// The host's wall clock shifted by a fixed offset (to test clock skew between replicas).
+struct SkewedWallClock {
+    /// Added to the host's time; negative runs behind.
+    offset_micros: i64,
+}
+
+impl HostWallClock for SkewedWallClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_micros(1)
+    }
+
+    fn now(&self) -> Duration {
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
+        let offset = Duration::from_micros(self.offset_micros.unsigned_abs());
+        if self.offset_micros >= 0 {
+            now.saturating_add(offset)
+        } else {
+            now.saturating_sub(offset)
+        }
+    }
+}
