@@ -1,2 +1,93 @@
-//! host-test CLI.
-fn main() {}
+//! `host-test`: run the demo, print lease names computed by the component, or serve the
+//! emulated apiserver for kubectl and other clients.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use host_test::demo::{self, DemoOptions};
+use host_test::host::{LeaseHost, Sandbox};
+
+const USAGE: &str = "usage:
+  host-test demo [--replicas N] [--rounds N] [--lease-seconds N] [--keep-serving KUBECONFIG]
+  host-test name <domain>...
+  host-test apiserver [--kubeconfig PATH] [--sa-dir DIR] [--namespace NS]";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("demo") => demo::run(demo_options(&args[1..])?).await,
+        Some("name") => names(&args[1..]).await,
+        Some("apiserver") => apiserver(&args[1..]).await,
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => bail!("{USAGE}"),
+    }
+}
+
+/// `--flag value` pairs.
+fn flags(args: &[String], known: &[&str]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        if !known.contains(&flag.as_str()) {
+            bail!("unknown argument {flag:?}\n{USAGE}");
+        }
+        let value = it.next().with_context(|| format!("{flag} needs a value"))?;
+        out.push((flag.clone(), value.clone()));
+    }
+    Ok(out)
+}
+
+fn demo_options(args: &[String]) -> anyhow::Result<DemoOptions> {
+    let mut opts = DemoOptions::default();
+    for (flag, value) in flags(
+        args,
+        &[
+            "--replicas",
+            "--rounds",
+            "--lease-seconds",
+            "--keep-serving",
+        ],
+    )? {
+        let number = || {
+            value
+                .parse::<usize>()
+                .with_context(|| format!("{flag} {value:?} is not a number"))
+        };
+        match flag.as_str() {
+            "--replicas" => opts.replicas = number()?.max(2),
+            "--rounds" => opts.rounds = number()?.max(1),
+            "--lease-seconds" => opts.lease_seconds = i32::try_from(number()?.max(1))?,
+            _ => opts.keep_serving = Some(PathBuf::from(value)),
+        }
+    }
+    Ok(opts)
+}
+
+/// Each domain's lease name, computed by the component.
+async fn names(domains: &[String]) -> anyhow::Result<()> {
+    if domains.is_empty() {
+        bail!("{USAGE}");
+    }
+    let host = LeaseHost::from_built()?;
+    let mut replica = host.instantiate(Sandbox::default()).await?;
+    for domain in domains {
+        println!("{domain} {}", replica.lease_name_for_domain(domain).await?);
+    }
+    Ok(())
+}
+
+async fn apiserver(args: &[String]) -> anyhow::Result<()> {
+    let (mut kubeconfig, mut sa_dir, mut namespace) = (None, None, "default".to_owned());
+    for (flag, value) in flags(args, &["--kubeconfig", "--sa-dir", "--namespace"])? {
+        match flag.as_str() {
+            "--kubeconfig" => kubeconfig = Some(PathBuf::from(value)),
+            "--sa-dir" => sa_dir = Some(PathBuf::from(value)),
+            _ => namespace = value,
+        }
+    }
+    host_test::apiserver::run_standalone(kubeconfig, sa_dir, namespace).await
+}

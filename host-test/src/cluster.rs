@@ -1,0 +1,100 @@
+//! A test cluster: the emulated apiserver, the compiled component, and service-account
+//! directories for as many replicas as needed. The demo and the end-to-end tests share it.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::apiserver::{ApiServer, Options};
+use crate::host::{ClientHandle, LeaseHost, Replica, Sandbox};
+
+/// An emulated apiserver plus a compiled component, with a scratch directory.
+pub struct Cluster {
+    /// The emulated kube-apiserver.
+    pub api: ApiServer,
+    /// The compiled component.
+    pub host: Arc<LeaseHost>,
+    /// The namespace replicas work in.
+    pub namespace: String,
+    dir: tempfile::TempDir,
+}
+
+/// A replica's credentials on the host side.
+#[derive(Clone, Debug)]
+pub struct Account {
+    /// The service-account directory (token, ca.crt, namespace).
+    pub dir: PathBuf,
+    /// The token the apiserver accepts for it.
+    pub token: String,
+}
+
+impl Cluster {
+    /// Starts an apiserver with `options` and compiles the component built by `build.rs`.
+    ///
+    /// # Errors
+    /// When the server cannot start or the component cannot be compiled.
+    pub async fn start(namespace: &str, options: Options) -> anyhow::Result<Self> {
+        let api = ApiServer::start(options).await?;
+        let host = Arc::new(LeaseHost::from_built()?);
+        let dir = tempfile::Builder::new().prefix("kube-lease-").tempdir()?;
+        Ok(Self {
+            api,
+            host,
+            namespace: namespace.to_owned(),
+            dir,
+        })
+    }
+
+    /// A scratch path inside the cluster's directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A service account `name` with a fresh token the apiserver accepts, written out as a
+    /// service-account directory.
+    ///
+    /// # Errors
+    /// When the directory cannot be written.
+    pub fn account(&self, name: &str) -> anyhow::Result<Account> {
+        let token = format!("{name}.{}", uuid::Uuid::new_v4().simple());
+        let user = format!("system:serviceaccount:{}:{name}", self.namespace);
+        self.api.add_token(&token, &user, None);
+        let dir = self.path(&format!("sa-{name}"));
+        std::fs::create_dir_all(&dir)?;
+        self.api
+            .write_service_account_dir(&dir, &token, &self.namespace)
+            .with_context(|| format!("writing {}", dir.display()))?;
+        Ok(Account { dir, token })
+    }
+
+    /// What an in-cluster pod with `account` sees: the service-account mount, the
+    /// `KUBERNETES_SERVICE_*` variables, TLS trusting only the cluster CA, and only the
+    /// apiserver reachable.
+    pub fn sandbox(&self, account: &Account) -> Sandbox {
+        let addr = self.api.addr();
+        Sandbox {
+            env: vec![
+                ("KUBERNETES_SERVICE_HOST".into(), addr.ip().to_string()),
+                ("KUBERNETES_SERVICE_PORT".into(), addr.port().to_string()),
+            ],
+            service_account_dir: Some(account.dir.clone()),
+            trusted_ca_pem: Some(self.api.ca_pem().into_bytes()),
+            allowed_authority: Some(addr.to_string()),
+            ..Sandbox::default()
+        }
+    }
+
+    /// A fresh component instance for `account` with an in-cluster client.
+    ///
+    /// # Errors
+    /// When instantiation traps or the component cannot build its client.
+    pub async fn replica(&self, account: &Account) -> anyhow::Result<(Replica, ClientHandle)> {
+        let mut replica = self.host.instantiate(self.sandbox(account)).await?;
+        let client = replica
+            .client_in_cluster()
+            .await?
+            .map_err(|e| anyhow::anyhow!("in-cluster client: {e:?}"))?;
+        Ok((replica, client))
+    }
+}

@@ -1,0 +1,11 @@
+//! End-to-end tests: the real component `.wasm` in the wasmtime host, over real TLS, against the
+//! emulated apiserver (or small misbehaving servers).
+
+mod auth;
+mod construction;
+mod crud;
+mod fake;
+mod locking;
+mod support;
+mod transport;
+mod wire;

@@ -1,0 +1,74 @@
+//! Shared fixtures: a cluster per test, leases, and unwrapping the two layers of results.
+
+use std::fmt::Debug;
+
+use host_test::apiserver::Options;
+use host_test::cluster::{Account, Cluster};
+use host_test::host::{CallResult, ClientHandle, Lease, LeaseError, LeaseSpec, MicroTime, Replica};
+
+/// The namespace every test cluster uses.
+pub const NS: &str = "netbird";
+
+/// A fresh emulated apiserver and compiled component.
+pub async fn cluster() -> Cluster {
+    cluster_with(Options::default()).await
+}
+
+/// A fresh cluster with apiserver options.
+pub async fn cluster_with(options: Options) -> Cluster {
+    Cluster::start(NS, options).await.expect("cluster starts")
+}
+
+/// A cluster, one account, its replica and in-cluster client.
+pub async fn connected() -> (Cluster, Account, Replica, ClientHandle) {
+    let cluster = cluster().await;
+    let account = cluster.account("replica-0").unwrap();
+    let (replica, client) = cluster.replica(&account).await.unwrap();
+    (cluster, account, replica, client)
+}
+
+/// The value of a call that must succeed.
+pub fn ok<T>(r: CallResult<T>) -> T {
+    match r.expect("the component trapped") {
+        Ok(v) => v,
+        Err(e) => panic!("expected success, got {e:?}"),
+    }
+}
+
+/// The error of a call that must fail (not trap).
+pub fn err<T: Debug>(r: CallResult<T>) -> LeaseError {
+    match r.expect("the component trapped") {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(e) => e,
+    }
+}
+
+/// A lease named `name` held by `holder` for 300 s from `at`.
+pub fn held(name: &str, holder: &str, at: i64) -> Lease {
+    Lease {
+        name: name.into(),
+        namespace: None,
+        resource_version: None,
+        uid: None,
+        creation_timestamp: None,
+        labels: Vec::new(),
+        annotations: Vec::new(),
+        spec: LeaseSpec {
+            holder_identity: Some(holder.into()),
+            lease_duration_seconds: Some(300),
+            acquire_time: Some(MicroTime { unix_micros: at }),
+            renew_time: Some(MicroTime { unix_micros: at }),
+            lease_transitions: None,
+            strategy: None,
+            preferred_holder: None,
+        },
+    }
+}
+
+/// 2026-11-28T10:00:00.123456Z
+pub const T0: i64 = 1_795_860_000_123_456;
+
+/// The error's text as a user would see it (Debug of the WIT value).
+pub fn text(e: &LeaseError) -> String {
+    format!("{e:?}")
+}

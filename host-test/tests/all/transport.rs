@@ -1,0 +1,179 @@
+//! Failures below HTTP: untrusted certificates, dropped connections, silence, oversized
+//! bodies, refused destinations, and the token staying secret through all of them.
+
+use std::time::{Duration, Instant};
+
+use host_test::apiserver::{ApiServer, Options};
+use host_test::host::{Config, LeaseError, Sandbox, StatusKind};
+
+use crate::fake::{Behaviour, serve};
+use crate::support::*;
+
+/// A replica whose explicit-config client points at a plain-http `addr`.
+async fn client_for(
+    cluster: &host_test::cluster::Cluster,
+    addr: std::net::SocketAddr,
+    timeout_ms: u32,
+) -> (host_test::host::Replica, host_test::host::ClientHandle) {
+    let sandbox = Sandbox {
+        allowed_authority: Some(addr.to_string()),
+        ..Sandbox::default()
+    };
+    let mut replica = cluster.host.instantiate(sandbox).await.unwrap();
+    let config = Config {
+        base_url: format!("http://{addr}"),
+        namespace: NS.into(),
+        token_file: None,
+        timeout_ms: Some(timeout_ms),
+        allow_token_over_http: false,
+    };
+    let client = ok(replica.client_with_config(&config).await);
+    (replica, client)
+}
+
+#[tokio::test]
+async fn a_server_certificate_from_another_ca_is_a_transport_error() {
+    let cluster = cluster().await;
+    let impostor = ApiServer::start(Options::default()).await.unwrap();
+    let account = cluster.account("a").unwrap();
+    impostor.add_token(&account.token, "x", None);
+    let addr = impostor.addr();
+    let mut sandbox = cluster.sandbox(&account);
+    sandbox.env = vec![
+        ("KUBERNETES_SERVICE_HOST".into(), addr.ip().to_string()),
+        ("KUBERNETES_SERVICE_PORT".into(), addr.port().to_string()),
+    ];
+    sandbox.allowed_authority = Some(addr.to_string());
+    let mut replica = cluster.host.instantiate(sandbox).await.unwrap();
+    let client = ok(replica.client_in_cluster().await);
+    match err(replica.get(&client, "x").await) {
+        LeaseError::Transport(m) => assert!(m.contains("TLS") || m.contains("Tls"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        impostor.requests().is_empty(),
+        "no request got through the handshake"
+    );
+}
+
+#[tokio::test]
+async fn a_closed_connection_is_a_transport_error() {
+    let cluster = cluster().await;
+    let (mut replica, client) = client_for(&cluster, serve(Behaviour::Close).await, 5000).await;
+    match err(replica.get(&client, "x").await) {
+        LeaseError::Transport(m) => assert!(m.contains("http://127.0.0.1:"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_silent_server_times_out_within_the_configured_time() {
+    let cluster = cluster().await;
+    let (mut replica, client) = client_for(&cluster, serve(Behaviour::Hang).await, 300).await;
+    let started = Instant::now();
+    match err(replica.get(&client, "x").await) {
+        LeaseError::Timeout(m) => assert!(m.contains("300 ms"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_millis(290) && took < Duration::from_secs(5),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_body_is_refused() {
+    let cluster = cluster().await;
+    let (mut replica, client) =
+        client_for(&cluster, serve(Behaviour::Huge(2 << 20)).await, 5000).await;
+    match err(replica.list(&client).await) {
+        LeaseError::Decode(m) => assert!(m.contains("larger than 1048576 bytes"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_destination_other_than_the_apiserver_is_refused_by_the_host() {
+    let (cluster, account, _replica, _client) = connected().await;
+    let other = serve(Behaviour::Huge(10)).await;
+    let mut replica = cluster
+        .host
+        .instantiate(cluster.sandbox(&account))
+        .await
+        .unwrap();
+    let config = Config {
+        base_url: format!("http://{other}"),
+        namespace: NS.into(),
+        token_file: None,
+        timeout_ms: None,
+        allow_token_over_http: false,
+    };
+    let client = ok(replica.client_with_config(&config).await);
+    match err(replica.get(&client, "x").await) {
+        LeaseError::Transport(m) => assert!(m.contains("denied"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn nothing_listening_is_a_transport_error() {
+    let cluster = cluster().await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let (mut replica, client) = client_for(&cluster, closed, 5000).await;
+    match err(replica.get(&client, "x").await) {
+        LeaseError::Transport(m) => assert!(m.contains("refused"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_token_never_appears_in_an_error() {
+    let cluster = cluster().await;
+    let account = cluster.account("secretive").unwrap();
+    let echo = serve(Behaviour::EchoAuthorization).await;
+    let sandbox = Sandbox {
+        allowed_authority: Some(echo.to_string()),
+        extra_dirs: vec![(account.dir.clone(), "/creds".into())],
+        ..Sandbox::default()
+    };
+    let mut replica = cluster.host.instantiate(sandbox).await.unwrap();
+    let config = Config {
+        base_url: format!("http://{echo}"),
+        namespace: NS.into(),
+        token_file: Some("/creds/token".into()),
+        timeout_ms: None,
+        allow_token_over_http: true,
+    };
+    let client = ok(replica.client_with_config(&config).await);
+    let echoed = err(replica.get(&client, "x").await);
+    match &echoed {
+        LeaseError::Api(s) if s.kind == StatusKind::Server => {
+            assert!(s.message.contains("Bearer <redacted>"), "{}", s.message)
+        }
+        other => panic!("{other:?}"),
+    }
+    // And across the in-cluster failure modes.
+    let (mut replica, client) = cluster.replica(&account).await.unwrap();
+    let mut errors = vec![echoed];
+    errors.push(err(replica.update(&client, &held("x", "a", T0)).await));
+    let mut lease = ok(replica.create(&client, &held("x", "a", T0)).await);
+    lease.resource_version = Some("12345".into());
+    errors.push(err(replica.update(&client, &lease).await));
+    cluster.api.remove_token(&account.token);
+    errors.push(err(replica.get(&client, "x").await));
+    std::fs::write(
+        account.dir.join("token"),
+        format!("{} extra", account.token),
+    )
+    .unwrap();
+    errors.push(err(replica.get(&client, "x").await));
+    for e in &errors {
+        let shown = text(e);
+        assert!(!shown.contains(&account.token), "token leaked: {shown}");
+    }
+    assert!(!replica.stderr().contains(&account.token));
+}
