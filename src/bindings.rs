@@ -2,6 +2,8 @@
 //! to the shell. Type conversions live in `convert`.
 #![allow(unsafe_code, missing_docs)]
 
+use crate::prelude::*;
+
 use crate::shell::{self, Client};
 
 wit_bindgen::generate!({

@@ -1,6 +1,8 @@
 //! Where a client sends its requests and with what credentials: the in-cluster rules of
 //! client-go and the Go original, and explicit configuration, validated before any request.
 
+use crate::prelude::*;
+
 use crate::error::Error;
 use crate::go_json::quoted;
 use crate::names::dns1123_label_error;
@@ -39,8 +41,8 @@ pub struct BaseUrl {
     pub authority: String,
 }
 
-impl std::fmt::Display for BaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl core::fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let scheme = match self.scheme {
             Scheme::Http => "http",
             Scheme::Https => "https",
@@ -148,7 +150,7 @@ fn split_host_port(authority: &str) -> Result<(&str, Option<&str>), String> {
 /// A DNS name, IPv4 address or (unbracketed) IPv6 address.
 fn check_host(host: &str) -> Result<(), String> {
     let ok = if host.contains(':') {
-        host.parse::<std::net::Ipv6Addr>().is_ok()
+        host.parse::<core::net::Ipv6Addr>().is_ok()
     } else {
         !host.is_empty()
             && host.len() <= 253

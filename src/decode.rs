@@ -1,6 +1,8 @@
 //! Reading what a server sends: Lease, LeaseList and Status bodies. Unknown fields are
 //! ignored; anything that does not fit is a `Decode` error naming the field.
 
+use crate::prelude::*;
+
 use crate::error::{ApiStatus, Error, StatusCause};
 use crate::go_json::quoted;
 use crate::json::{self, Value};
@@ -163,7 +165,7 @@ fn string_map(parent: &Value, path: &str) -> Result<Vec<Entry>, Error> {
     match parent.get(key(path)) {
         None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Object(members)) => {
-            let mut map = std::collections::BTreeMap::new();
+            let mut map = alloc::collections::BTreeMap::new();
             for (k, v) in members {
                 match v {
                     Value::String(s) => map.insert(k.clone(), s.clone()),

@@ -8,6 +8,8 @@
 //! an update that clears a holder must send nulls); everything else is omitted when absent.
 //! `creationTimestamp` is never written: the server owns it.
 
+use crate::prelude::*;
+
 use crate::error::Error;
 use crate::go_json::GoJson;
 use crate::go_json::quoted;

@@ -1,6 +1,8 @@
 //! Every way an operation can fail, as data: API errors carry the server's Status.
 
-use std::fmt;
+use crate::prelude::*;
+
+use core::fmt;
 
 /// One cause of an `Invalid` status: which field is wrong and why.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -148,7 +150,7 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl core::error::Error for Error {}
 
 #[cfg(test)]
 mod tests {

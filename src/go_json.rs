@@ -1,6 +1,8 @@
 //! A JSON writer that produces the bytes Go's `encoding/json` produces, so that Go and wasm
 //! replicas write identical Lease bodies (field order is the caller's; strings escaped as Go does).
 
+use crate::prelude::*;
+
 /// Appends JSON text to a string, Go-style.
 #[derive(Debug, Default)]
 pub struct GoJson {

@@ -2,6 +2,8 @@
 //! (no floating point), a nesting limit so hostile bodies cannot exhaust the stack, and errors
 //! that say where the text went wrong. Writing is `go_json`'s job.
 
+use crate::prelude::*;
+
 /// A parsed JSON value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Value {

@@ -1,5 +1,7 @@
 //! The Lease object as kube-lease models it: the metadata that matters and the whole v1 spec.
 
+use crate::prelude::*;
+
 use crate::micro_time::MicroTime;
 
 /// One `key: value` of a label or annotation map.

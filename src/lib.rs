@@ -5,6 +5,18 @@
 //! (`shell`, `bindings`; wasm32 only) that reads the service account and environment and
 //! does the `wasi:http` round trip.
 
+#![cfg_attr(target_arch = "wasm32", no_std)]
+
+extern crate alloc;
+
+/// What std's prelude would give every module, from `alloc` (the component has no std).
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::format;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+}
+
 pub mod config;
 pub mod decode;
 pub mod encode;
@@ -29,5 +41,7 @@ pub use names::lease_name_for_domain;
 mod bindings;
 #[cfg(target_arch = "wasm32")]
 mod convert;
+#[cfg(target_arch = "wasm32")]
+mod runtime;
 #[cfg(target_arch = "wasm32")]
 mod shell;

@@ -1,8 +1,10 @@
 //! Kubernetes `MicroTime`: microseconds since the Unix epoch, written as
 //! `2006-01-02T15:04:05.000000Z` and read from any RFC 3339 form a server may send.
 
+use crate::prelude::*;
+
 use crate::go_json::quoted;
-use std::fmt;
+use core::fmt;
 
 /// A point in time with microsecond precision, UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -107,7 +109,7 @@ impl MicroTime {
 
 /// `YYYY-MM-DD(T|t| )HH:MM:SS[.f+](Z|z|±HH:MM)` as microseconds since the epoch.
 fn parse_rfc3339(b: &[u8]) -> Option<i64> {
-    let num = |range: std::ops::Range<usize>| -> Option<i64> {
+    let num = |range: core::ops::Range<usize>| -> Option<i64> {
         let digits = b.get(range)?;
         digits.iter().try_fold(0i64, |n, d| {
             d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0'))

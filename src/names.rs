@@ -1,5 +1,7 @@
 //! Lease names for domains, and the DNS-1123 rules Kubernetes applies to names and namespaces.
 
+use crate::prelude::*;
+
 use sha2::{Digest, Sha256};
 
 /// The prefix of every per-domain lock lease.

@@ -1,9 +1,11 @@
 //! Recognising a PEM certificate bundle (the cluster CA) without a crypto library: at least
 //! one `CERTIFICATE` block whose base64 decodes to a DER SEQUENCE.
 
+use crate::prelude::*;
+
 /// Whether `bytes` holds at least one well-formed PEM `CERTIFICATE` block.
 pub fn has_certificate(bytes: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(bytes) else {
+    let Ok(text) = core::str::from_utf8(bytes) else {
         return false;
     };
     const BEGIN: &str = "-----BEGIN CERTIFICATE-----";

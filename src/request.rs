@@ -1,6 +1,8 @@
 //! Each operation as data: the request to send (method, path, body) and how to read the
 //! response. No I/O here; the shell sends [`ApiRequest`]s and hands back [`ApiResponse`]s.
 
+use crate::prelude::*;
+
 use crate::config::ClientConfig;
 use crate::decode;
 use crate::encode;

@@ -1,6 +1,8 @@
 //! The bearer token: read from its file on every request, trimmed, checked, never printed.
 
-use std::fmt;
+use crate::prelude::*;
+
+use core::fmt;
 
 use crate::error::Error;
 
@@ -21,7 +23,7 @@ impl Token {
     /// # Errors
     /// `Config` naming `path` (never the contents) when the file is empty or holds anything else.
     pub fn from_file_contents(path: &str, bytes: &[u8]) -> Result<Self, Error> {
-        let text = std::str::from_utf8(bytes)
+        let text = core::str::from_utf8(bytes)
             .map_err(|_| Error::Config(format!("token file {path} is not text")))?;
         let token = text.trim();
         if token.is_empty() {

@@ -1,6 +1,8 @@
 //! Reading the service-account files and environment variables straight through
 //! `wasi:filesystem` and `wasi:cli/environment` (std's wrappers cost the component kilobytes).
 
+use crate::prelude::*;
+
 use wasi::filesystem::preopens;
 use wasi::filesystem::types::{DescriptorFlags, ErrorCode, OpenFlags, PathFlags};
 

@@ -1,6 +1,9 @@
 //! The `wasi:http` round trip: one request, a deadline over the whole exchange (connect,
 //! first byte, every body read), and a capped response body.
 
+use crate::prelude::*;
+use alloc::vec;
+
 use wasi::clocks::monotonic_clock;
 use wasi::http::outgoing_handler;
 use wasi::http::types::{

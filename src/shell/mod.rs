@@ -1,6 +1,8 @@
 //! The thin shell: reads the environment and the service-account files, and runs the core's
 //! calls over `wasi:http`. Everything here is a WASI call or glue around one.
 
+use crate::prelude::*;
+
 mod files;
 mod http;
 

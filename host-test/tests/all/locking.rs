@@ -72,7 +72,7 @@ async fn a_crashed_holder_is_taken_over_only_after_expiry() {
                 replica,
                 client,
                 identity: id,
-                duration_seconds: 1,
+                duration_seconds: 2,
             }
         }
     };
@@ -87,7 +87,7 @@ async fn a_crashed_holder_is_taken_over_only_after_expiry() {
         Attempt::HeldBy(h) => assert_eq!(h, "proxy-0"),
         other => panic!("{other:?}"),
     }
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     match survivor.try_acquire(NAME, "example.com").await.unwrap() {
         Attempt::Acquired {
             created: false,
