@@ -193,6 +193,23 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// [`Self::fill_namespace`], then `checkName`: an update's body must name the URL's object
+    /// (the namespace is checked first, as the real server does).
+    fn fill_namespace_check_name(
+        lease: &mut Lease,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), Status> {
+        Self::fill_namespace(lease, namespace)?;
+        if lease.meta.name != name {
+            return Err(Status::bad_request(format!(
+                "the name of the object ({}) does not match the name on the URL ({name})",
+                lease.meta.name
+            )));
+        }
+        Ok(())
+    }
+
     /// `rest.BeforeCreate` with the system fields filled in: uid, creationTimestamp, gate
     /// dropping, generateName, validation.
     fn before_create(&self, lease: &mut Lease) -> Result<(), Status> {
@@ -328,13 +345,7 @@ impl Ctx<'_> {
     fn update(&self, namespace: &str, name: &str) -> Result<Reply, Status> {
         let (decoded, warnings) = self.read_body()?;
         let mut lease = decoded.lease;
-        Self::fill_namespace(&mut lease, namespace)?;
-        if lease.meta.name != name {
-            return Err(Status::bad_request(format!(
-                "the name of the object ({}) does not match the name on the URL ({name})",
-                lease.meta.name
-            )));
-        }
+        Self::fill_namespace_check_name(&mut lease, namespace, name)?;
         let mut store = lock(&self.shared.store);
         let precondition_uid = (!lease.meta.uid.is_empty()).then(|| lease.meta.uid.clone());
         let (code, stored) =
@@ -413,13 +424,7 @@ impl Ctx<'_> {
             Status::invalid_in("", "", "", &[err])
         })?;
         let mut lease = decoded.lease;
-        Self::fill_namespace(&mut lease, namespace)?;
-        if lease.meta.name != name {
-            return Err(Status::bad_request(format!(
-                "the name of the object ({}) does not match the name on the URL ({name})",
-                lease.meta.name
-            )));
-        }
+        Self::fill_namespace_check_name(&mut lease, namespace, name)?;
         let (code, stored) = self.guaranteed_update(&mut store, namespace, name, lease, None)?;
         drop(store);
         Ok(self.object(code, &stored))
