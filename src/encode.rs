@@ -150,6 +150,9 @@ mod tests {
         }
     }
 
+    // The Go fixtures below were checked against go1.19.8: `json.Marshal` of the Go original's
+    // Lease struct (as its doc gives it) with its MicroTime `MarshalJSON`, byte for byte.
+
     #[test]
     fn create_matches_go_bytes() {
         // json.Marshal of the Go original's Lease for the same create.

@@ -18,6 +18,8 @@ pub enum Behaviour {
     Huge(usize),
     /// Answers 500 with the request's Authorization header in a plain-text body.
     EchoAuthorization,
+    /// Answers this status, `Retry-After` header (if not empty) and body.
+    Reply(u16, &'static str, &'static str),
 }
 
 /// Starts a plain-http fake server; it runs until the test ends.
@@ -49,6 +51,18 @@ async fn answer(
             );
             let _ = stream.write_all(head.as_bytes()).await;
             let _ = stream.write_all(&vec![b' '; n]).await;
+        }
+        Behaviour::Reply(code, retry_after, body) => {
+            let retry = if retry_after.is_empty() {
+                String::new()
+            } else {
+                format!("retry-after: {retry_after}\r\n")
+            };
+            let resp = format!(
+                "HTTP/1.1 {code} X\r\ncontent-type: text/plain\r\n{retry}content-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(resp.as_bytes()).await;
         }
         Behaviour::EchoAuthorization => {
             let auth = head

@@ -94,6 +94,58 @@ async fn an_oversized_body_is_refused() {
 }
 
 #[tokio::test]
+async fn a_plain_text_429_keeps_its_body_and_retry_after() {
+    let cluster = cluster().await;
+    let apf = Behaviour::Reply(429, "3", "Too many requests, please try again later.\n");
+    let (mut replica, client) = client_for(&cluster, serve(apf).await, 5000).await;
+    match err(replica.get(&client, "x").await) {
+        LeaseError::Api(s) => {
+            assert_eq!(
+                (s.kind, s.code, s.reason.as_str()),
+                (StatusKind::TooManyRequests, 429, "")
+            );
+            assert_eq!(s.message, "Too many requests, please try again later.\n");
+            assert_eq!(s.retry_after_seconds, Some(3));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_server_timeout_status_is_a_server_error_with_retry_after() {
+    let cluster = cluster().await;
+    let body = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"The get operation against leases.coordination.k8s.io could not be completed at this time, please try again.","reason":"ServerTimeout","details":{"name":"x","group":"coordination.k8s.io","kind":"leases","retryAfterSeconds":2},"code":500}"#;
+    let (mut replica, client) =
+        client_for(&cluster, serve(Behaviour::Reply(500, "", body)).await, 5000).await;
+    match err(replica.get(&client, "x").await) {
+        LeaseError::Api(s) => {
+            assert_eq!(
+                (s.kind, s.code, s.reason.as_str()),
+                (StatusKind::Server, 500, "ServerTimeout")
+            );
+            assert_eq!(s.retry_after_seconds, Some(2));
+            assert!(s.message.starts_with("The get operation"), "{}", s.message);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_success_that_is_not_a_lease_is_a_decode_error() {
+    let cluster = cluster().await;
+    let (mut replica, client) = client_for(
+        &cluster,
+        serve(Behaviour::Reply(200, "", "<html>proxy login</html>")).await,
+        5000,
+    )
+    .await;
+    match err(replica.get(&client, "x").await) {
+        LeaseError::Decode(m) => assert!(m.starts_with("response is not a Lease"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn a_destination_other_than_the_apiserver_is_refused_by_the_host() {
     let (cluster, account, _replica, _client) = connected().await;
     let other = serve(Behaviour::Huge(10)).await;
