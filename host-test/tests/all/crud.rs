@@ -1,6 +1,8 @@
 //! Get, create, update, delete and list through the component against the emulator.
 
-use host_test::host::{LeaseError, MicroTime, Preconditions, StatusKind};
+use host_test::host::{
+    ClientHandle, Lease, LeaseError, MicroTime, Preconditions, Replica, StatusKind,
+};
 
 use crate::support::*;
 
@@ -56,10 +58,7 @@ async fn create_twice_is_already_exists() {
 #[tokio::test]
 async fn update_with_the_current_version_succeeds_and_a_stale_one_conflicts() {
     let (_c, _a, mut replica, client) = connected().await;
-    let v1 = ok(replica.create(&client, &held("upd", "a", T0)).await);
-    let mut next = v1.clone();
-    next.spec.holder_identity = Some("b".into());
-    let v2 = ok(replica.update(&client, &next).await);
+    let (v1, v2) = created_then_handed_to_b(&mut replica, &client, "upd").await;
     assert_ne!(v2.resource_version, v1.resource_version);
     assert_eq!(v2.spec.holder_identity.as_deref(), Some("b"));
     assert_eq!(v2.uid, v1.uid);
@@ -145,10 +144,7 @@ async fn delete_without_preconditions_removes_the_lease() {
 #[tokio::test]
 async fn delete_with_preconditions_checks_version_and_uid() {
     let (_c, _a, mut replica, client) = connected().await;
-    let v1 = ok(replica.create(&client, &held("pre", "a", T0)).await);
-    let mut next = v1.clone();
-    next.spec.holder_identity = Some("b".into());
-    let v2 = ok(replica.update(&client, &next).await);
+    let (v1, v2) = created_then_handed_to_b(&mut replica, &client, "pre").await;
     let stale = Preconditions {
         resource_version: v1.resource_version.clone(),
         uid: None,
@@ -263,4 +259,17 @@ async fn a_253_character_name_is_accepted() {
     assert_eq!(name.len(), 253);
     ok(replica.create(&client, &held(&name, "a", T0)).await);
     assert!(ok(replica.get(&client, &name).await).is_some());
+}
+
+/// Creates lease `name` held by `a`, then updates it to holder `b`: both versions as stored.
+async fn created_then_handed_to_b(
+    replica: &mut Replica,
+    client: &ClientHandle,
+    name: &str,
+) -> (Lease, Lease) {
+    let v1 = ok(replica.create(client, &held(name, "a", T0)).await);
+    let mut next = v1.clone();
+    next.spec.holder_identity = Some("b".into());
+    let v2 = ok(replica.update(client, &next).await);
+    (v1, v2)
 }
