@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use crate::apiserver::Options;
 use crate::cluster::Cluster;
 use crate::history;
+use crate::host::Sandbox;
 use locker::{Attempt, Locker, Release};
 
 /// How the demo runs.
@@ -71,8 +72,9 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let start = Instant::now();
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
 
-    let (mut probe, _) = cluster.replica(&cluster.account("demo")?).await?;
-    let name = probe.lease_name_for_domain(DOMAIN).await?;
+    // Hashing a name needs no credentials: a bare instance will do.
+    let mut bare = cluster.host.instantiate(Sandbox::default()).await?;
+    let name = bare.lease_name_for_domain(DOMAIN).await?;
     println!(
         "kube-lease demo: {} replicas of the component contend for lease {name} ({DOMAIN})\n\
          apiserver {} (emulated), namespace {NAMESPACE}, lease duration {} s; \

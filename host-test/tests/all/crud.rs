@@ -112,28 +112,9 @@ async fn clearing_the_holder_sends_nulls_and_the_server_stores_none() {
 async fn delete_without_preconditions_removes_the_lease() {
     let (_c, _a, mut replica, client) = connected().await;
     ok(replica.create(&client, &held("del", "a", T0)).await);
-    ok(replica
-        .delete(
-            &client,
-            "del",
-            &Preconditions {
-                resource_version: None,
-                uid: None,
-            },
-        )
-        .await);
+    ok(replica.delete(&client, "del", &NO_PRECONDITIONS).await);
     assert_eq!(ok(replica.get(&client, "del").await), None);
-    match err(replica
-        .delete(
-            &client,
-            "del",
-            &Preconditions {
-                resource_version: None,
-                uid: None,
-            },
-        )
-        .await)
-    {
+    match err(replica.delete(&client, "del", &NO_PRECONDITIONS).await) {
         LeaseError::Api(s) if s.kind == StatusKind::NotFound => {
             assert_eq!((s.code, s.reason.as_str()), (404, "NotFound"))
         }
@@ -240,12 +221,8 @@ async fn names_that_must_be_rejected_never_reach_the_server() {
             err(replica.create(&client, &held(bad, "a", T0)).await),
             LeaseError::InvalidArgument(_)
         ));
-        let none = Preconditions {
-            resource_version: None,
-            uid: None,
-        };
         assert!(matches!(
-            err(replica.delete(&client, bad, &none).await),
+            err(replica.delete(&client, bad, &NO_PRECONDITIONS).await),
             LeaseError::InvalidArgument(_)
         ));
     }

@@ -4,7 +4,9 @@ use std::fmt::Debug;
 
 use host_test::apiserver::Options;
 use host_test::cluster::{Account, Cluster};
-use host_test::host::{CallResult, ClientHandle, Lease, LeaseError, LeaseSpec, MicroTime, Replica};
+use host_test::host::{
+    CallResult, ClientHandle, Lease, LeaseError, LeaseSpec, MicroTime, Preconditions, Replica,
+};
 
 /// The namespace every test cluster uses.
 pub const NS: &str = "netbird";
@@ -64,6 +66,12 @@ pub fn held(name: &str, holder: &str, at: i64) -> Lease {
         },
     }
 }
+
+/// Delete unconditionally.
+pub const NO_PRECONDITIONS: Preconditions = Preconditions {
+    resource_version: None,
+    uid: None,
+};
 
 /// 2026-11-28T10:00:00.123456Z
 pub const T0: i64 = 1_795_860_000_123_456;
