@@ -97,41 +97,44 @@ impl From<wit_leases::Config> for config::ExplicitConfig {
     }
 }
 
-/// The WIT status of an API error.
-fn status(kind: wit::StatusKind, s: error::ApiStatus) -> wit::Error {
-    wit::Error::Api(wit::ApiStatus {
-        kind,
-        code: s.code,
-        reason: s.reason,
-        message: s.message,
-        causes: s
-            .causes
-            .into_iter()
-            .map(|c| wit::StatusCause {
-                reason: c.reason,
-                message: c.message,
-                field: c.field,
-            })
-            .collect(),
-        retry_after_seconds: s.retry_after_seconds,
-    })
+impl From<error::StatusKind> for wit::StatusKind {
+    fn from(k: error::StatusKind) -> Self {
+        use error::StatusKind as K;
+        match k {
+            K::NotFound => Self::NotFound,
+            K::AlreadyExists => Self::AlreadyExists,
+            K::Conflict => Self::Conflict,
+            K::Invalid => Self::Invalid,
+            K::BadRequest => Self::BadRequest,
+            K::Unauthorized => Self::Unauthorized,
+            K::Forbidden => Self::Forbidden,
+            K::TooManyRequests => Self::TooManyRequests,
+            K::Server => Self::Server,
+            K::OtherStatus => Self::OtherStatus,
+        }
+    }
 }
 
 impl From<error::Error> for wit::Error {
     fn from(e: error::Error) -> Self {
         use error::Error as E;
-        use wit::StatusKind as K;
         match e {
-            E::NotFound(s) => status(K::NotFound, s),
-            E::AlreadyExists(s) => status(K::AlreadyExists, s),
-            E::Conflict(s) => status(K::Conflict, s),
-            E::Invalid(s) => status(K::Invalid, s),
-            E::BadRequest(s) => status(K::BadRequest, s),
-            E::Unauthorized(s) => status(K::Unauthorized, s),
-            E::Forbidden(s) => status(K::Forbidden, s),
-            E::TooManyRequests(s) => status(K::TooManyRequests, s),
-            E::Server(s) => status(K::Server, s),
-            E::OtherStatus(s) => status(K::OtherStatus, s),
+            E::Api(s) => Self::Api(wit::ApiStatus {
+                kind: s.kind.into(),
+                code: s.code,
+                reason: s.reason,
+                message: s.message,
+                causes: s
+                    .causes
+                    .into_iter()
+                    .map(|c| wit::StatusCause {
+                        reason: c.reason,
+                        message: c.message,
+                        field: c.field,
+                    })
+                    .collect(),
+                retry_after_seconds: s.retry_after_seconds,
+            }),
             E::Transport(m) => Self::Transport(m),
             E::Timeout(m) => Self::Timeout(m),
             E::Config(m) => Self::Config(m),

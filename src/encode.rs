@@ -11,119 +11,57 @@
 use crate::prelude::*;
 
 use crate::error::Error;
-use crate::go_json::GoJson;
-use crate::go_json::quoted;
-use crate::lease::{Entry, Lease, Preconditions};
-use crate::micro_time::MicroTime;
-
-/// `apiVersion` of a Lease.
-pub const LEASE_API_VERSION: &str = "coordination.k8s.io/v1";
+use crate::go_json::{self, quoted};
+use crate::lease::{DeleteOptions, Entry, Lease, Preconditions};
 
 /// The JSON body of a create or update of `lease`.
 ///
 /// # Errors
 /// `InvalidArgument` when a time is outside the years 0000-9999 or a map repeats a key.
 pub fn lease_body(lease: &Lease) -> Result<Vec<u8>, Error> {
-    let mut w = GoJson::new();
-    w.begin_object();
-    w.key("apiVersion").string(LEASE_API_VERSION);
-    w.key("kind").string("Lease");
-    w.key("metadata").begin_object();
-    w.key("name").string(&lease.name);
-    optional_string(&mut w, "namespace", lease.namespace.as_deref());
-    optional_string(&mut w, "uid", lease.uid.as_deref());
-    optional_string(&mut w, "resourceVersion", lease.resource_version.as_deref());
-    string_map(&mut w, "labels", &lease.labels)?;
-    string_map(&mut w, "annotations", &lease.annotations)?;
-    w.end_object();
-
-    let spec = &lease.spec;
-    w.key("spec").begin_object();
-    w.key("holderIdentity")
-        .string_or_null(spec.holder_identity.as_deref());
-    if let Some(d) = spec.lease_duration_seconds {
-        w.key("leaseDurationSeconds").int(d.into());
+    unique_keys("labels", &lease.labels)?;
+    unique_keys("annotations", &lease.annotations)?;
+    for (field, time) in [
+        ("spec.acquireTime", lease.spec.acquire_time),
+        ("spec.renewTime", lease.spec.renew_time),
+    ] {
+        if let Some(Err(e)) = time.map(|t| t.to_rfc3339_micros()) {
+            return Err(Error::InvalidArgument(format!("{field}: {e}")));
+        }
     }
-    micro_time_or_null(&mut w, "acquireTime", spec.acquire_time)?;
-    micro_time_or_null(&mut w, "renewTime", spec.renew_time)?;
-    if let Some(t) = spec.lease_transitions {
-        w.key("leaseTransitions").int(t.into());
-    }
-    optional_string(&mut w, "strategy", spec.strategy.as_deref());
-    optional_string(&mut w, "preferredHolder", spec.preferred_holder.as_deref());
-    w.end_object();
-    w.end_object();
-    Ok(w.finish().into_bytes())
+    written(go_json::to_vec(lease))
 }
 
 /// The DeleteOptions body carrying `preconditions` (omitted when both are absent).
-pub fn delete_options_body(preconditions: &Preconditions) -> Vec<u8> {
-    let mut w = GoJson::new();
-    w.begin_object();
-    w.key("kind").string("DeleteOptions");
-    w.key("apiVersion").string("v1");
-    if preconditions.uid.is_some() || preconditions.resource_version.is_some() {
-        w.key("preconditions").begin_object();
-        optional_string(&mut w, "uid", preconditions.uid.as_deref());
-        optional_string(
-            &mut w,
-            "resourceVersion",
-            preconditions.resource_version.as_deref(),
-        );
-        w.end_object();
-    }
-    w.end_object();
-    w.finish().into_bytes()
+///
+/// # Errors
+/// None in practice: DeleteOptions holds only strings.
+pub fn delete_options_body(preconditions: &Preconditions) -> Result<Vec<u8>, Error> {
+    written(go_json::to_vec(&DeleteOptions::with(preconditions)))
 }
 
-/// Go's `omitempty` on a string: absent or empty is not written.
-fn optional_string(w: &mut GoJson, key: &str, value: Option<&str>) {
-    if let Some(v) = value.filter(|v| !v.is_empty()) {
-        w.key(key).string(v);
-    }
+fn written(json: Result<Vec<u8>, serde_json::Error>) -> Result<Vec<u8>, Error> {
+    json.map_err(|e| Error::InvalidArgument(format!("cannot write the request body: {e}")))
 }
 
-/// A `map[string]string` with `omitempty`: keys sorted bytewise, as Go sorts them.
-fn string_map(w: &mut GoJson, key: &str, entries: &[Entry]) -> Result<(), Error> {
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let mut sorted: Vec<&Entry> = entries.iter().collect();
-    sorted.sort_by(|a, b| a.0.cmp(&b.0));
-    if let Some(pair) = sorted.windows(2).find(|p| p[0].0 == p[1].0) {
-        return Err(Error::InvalidArgument(format!(
+/// A map written as JSON must not repeat a key (Go's map cannot).
+fn unique_keys(key: &str, entries: &[Entry]) -> Result<(), Error> {
+    let mut keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+    keys.sort_unstable();
+    match keys.windows(2).find(|p| p[0] == p[1]) {
+        Some(pair) => Err(Error::InvalidArgument(format!(
             "metadata.{key} has the key {} twice",
-            quoted(&pair[0].0)
-        )));
+            quoted(pair[0])
+        ))),
+        None => Ok(()),
     }
-    w.key(key).begin_object();
-    for (k, v) in sorted {
-        w.key(k).string(v);
-    }
-    w.end_object();
-    Ok(())
-}
-
-fn micro_time_or_null(w: &mut GoJson, key: &str, t: Option<MicroTime>) -> Result<(), Error> {
-    w.key(key);
-    match t {
-        Some(t) => {
-            let text = t
-                .to_rfc3339_micros()
-                .map_err(|e| Error::InvalidArgument(format!("spec.{key}: {e}")))?;
-            w.string(&text);
-        }
-        None => {
-            w.null();
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::lease::LeaseSpec;
+    use crate::micro_time::MicroTime;
 
     fn at(text: &str) -> Option<MicroTime> {
         Some(MicroTime::parse(text).unwrap())
@@ -250,7 +188,7 @@ mod tests {
     #[test]
     fn delete_options_carry_preconditions() {
         assert_eq!(
-            delete_options_body(&Preconditions::default()),
+            delete_options_body(&Preconditions::default()).unwrap(),
             br#"{"kind":"DeleteOptions","apiVersion":"v1"}"#
         );
         let both = Preconditions {
@@ -258,7 +196,7 @@ mod tests {
             uid: Some("u".into()),
         };
         assert_eq!(
-            delete_options_body(&both),
+            delete_options_body(&both).unwrap(),
             br#"{"kind":"DeleteOptions","apiVersion":"v1","preconditions":{"uid":"u","resourceVersion":"5"}}"#
         );
         let rv = Preconditions {
@@ -266,7 +204,7 @@ mod tests {
             uid: None,
         };
         assert_eq!(
-            delete_options_body(&rv),
+            delete_options_body(&rv).unwrap(),
             br#"{"kind":"DeleteOptions","apiVersion":"v1","preconditions":{"resourceVersion":"5"}}"#
         );
     }

@@ -4,8 +4,11 @@ use crate::prelude::*;
 
 use core::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// One cause of an `Invalid` status: which field is wrong and why.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StatusCause {
     /// The field error type, e.g. `FieldValueInvalid`.
     pub reason: String,
@@ -15,9 +18,55 @@ pub struct StatusCause {
     pub field: String,
 }
 
+/// Which failure status the apiserver answered with (the WIT `status-kind`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum StatusKind {
+    /// 404: the lease (or namespace) does not exist.
+    NotFound,
+    /// 409 on create: a lease of that name exists.
+    AlreadyExists,
+    /// 409 on update or delete: stale resourceVersion or failed precondition.
+    Conflict,
+    /// 422: the server rejected the object.
+    Invalid,
+    /// 400: the server could not accept the request body.
+    BadRequest,
+    /// 401: the token was missing, wrong or expired.
+    Unauthorized,
+    /// 403: the service account may not do this.
+    Forbidden,
+    /// 429: throttled.
+    TooManyRequests,
+    /// 5xx: the server failed.
+    Server,
+    /// Any other non-success status.
+    #[default]
+    OtherStatus,
+}
+
+impl StatusKind {
+    /// The kind's name, as in the WIT contract.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NotFound => "not-found",
+            Self::AlreadyExists => "already-exists",
+            Self::Conflict => "conflict",
+            Self::Invalid => "invalid",
+            Self::BadRequest => "bad-request",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::TooManyRequests => "too-many-requests",
+            Self::Server => "server",
+            Self::OtherStatus => "other-status",
+        }
+    }
+}
+
 /// What the server said about a failed request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ApiStatus {
+    /// Which failure this is.
+    pub kind: StatusKind,
     /// The HTTP status code.
     pub code: u16,
     /// The Kubernetes `reason`; empty when the body was not a Status.
@@ -26,33 +75,16 @@ pub struct ApiStatus {
     pub message: String,
     /// `details.causes`.
     pub causes: Vec<StatusCause>,
-    /// From the `Retry-After` header, else `details.retryAfterSeconds`.
+    /// Seconds to wait before retrying: the `Retry-After` header, else
+    /// `details.retryAfterSeconds`; a zero in either means no advice (`None`).
     pub retry_after_seconds: Option<u32>,
 }
 
-/// Why an operation failed.
+/// Why an operation failed: the same cases as the WIT `error` variant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
-    /// 404: the lease (or namespace) does not exist.
-    NotFound(ApiStatus),
-    /// 409 on create: a lease of that name exists.
-    AlreadyExists(ApiStatus),
-    /// 409 on update or delete: stale resourceVersion or failed precondition.
-    Conflict(ApiStatus),
-    /// 422: the server rejected the object.
-    Invalid(ApiStatus),
-    /// 400: the server could not accept the request body.
-    BadRequest(ApiStatus),
-    /// 401: the token was missing, wrong or expired.
-    Unauthorized(ApiStatus),
-    /// 403: the service account may not do this.
-    Forbidden(ApiStatus),
-    /// 429: throttled.
-    TooManyRequests(ApiStatus),
-    /// 5xx: the server failed.
-    Server(ApiStatus),
-    /// Any other non-success status.
-    OtherStatus(ApiStatus),
+    /// The apiserver answered a failure status; its `kind` says which.
+    Api(ApiStatus),
     /// The connection failed.
     Transport(String),
     /// No complete answer within the request timeout.
@@ -65,48 +97,49 @@ pub enum Error {
     InvalidArgument(String),
 }
 
-/// Matches the cases that carry an [`ApiStatus`] (`Some(status)`) or a message (`None` arm).
-macro_rules! by_payload {
-    ($e:expr, $s:ident => $api:expr, $m:ident => $local:expr) => {
-        match $e {
-            Error::NotFound($s)
-            | Error::AlreadyExists($s)
-            | Error::Conflict($s)
-            | Error::Invalid($s)
-            | Error::BadRequest($s)
-            | Error::Unauthorized($s)
-            | Error::Forbidden($s)
-            | Error::TooManyRequests($s)
-            | Error::Server($s)
-            | Error::OtherStatus($s) => $api,
-            Error::Transport($m)
-            | Error::Timeout($m)
-            | Error::Config($m)
-            | Error::Decode($m)
-            | Error::InvalidArgument($m) => $local,
-        }
-    };
-}
-
 impl Error {
-    /// The server's Status, for the API error cases.
+    /// The server's Status, for the `Api` case.
     pub fn status(&self) -> Option<&ApiStatus> {
-        by_payload!(self, s => Some(s), _m => None)
+        match self {
+            Self::Api(s) => Some(s),
+            _ => None,
+        }
     }
 
-    /// The case's name, as in the WIT contract.
+    /// Whether this is an API status of `kind`.
+    pub fn is(&self, kind: StatusKind) -> bool {
+        self.status().is_some_and(|s| s.kind == kind)
+    }
+
+    /// 404: the lease (or namespace) does not exist.
+    pub fn is_not_found(&self) -> bool {
+        self.is(StatusKind::NotFound)
+    }
+
+    /// 409 on create: a lease of that name exists.
+    pub fn is_already_exists(&self) -> bool {
+        self.is(StatusKind::AlreadyExists)
+    }
+
+    /// 409 on update or delete: someone else wrote first.
+    pub fn is_conflict(&self) -> bool {
+        self.is(StatusKind::Conflict)
+    }
+
+    /// 429: throttled.
+    pub fn is_too_many_requests(&self) -> bool {
+        self.is(StatusKind::TooManyRequests)
+    }
+
+    /// 5xx: the server failed.
+    pub fn is_server_error(&self) -> bool {
+        self.is(StatusKind::Server)
+    }
+
+    /// The case's name, as in the WIT contract; for `Api`, the status kind's name.
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::NotFound(_) => "not-found",
-            Self::AlreadyExists(_) => "already-exists",
-            Self::Conflict(_) => "conflict",
-            Self::Invalid(_) => "invalid",
-            Self::BadRequest(_) => "bad-request",
-            Self::Unauthorized(_) => "unauthorized",
-            Self::Forbidden(_) => "forbidden",
-            Self::TooManyRequests(_) => "too-many-requests",
-            Self::Server(_) => "server",
-            Self::OtherStatus(_) => "other-status",
+            Self::Api(s) => s.kind.name(),
             Self::Transport(_) => "transport",
             Self::Timeout(_) => "timeout",
             Self::Config(_) => "config",
@@ -123,30 +156,67 @@ impl Error {
         }
         let scrub = |s: &mut String| {
             if s.contains(secret) {
-                *s = s.replace(secret, "<redacted>");
+                *s = s.replace(secret, REDACTED);
             }
         };
-        by_payload!(&mut self, s => {
-            scrub(&mut s.reason);
-            scrub(&mut s.message);
-            for c in &mut s.causes {
-                scrub(&mut c.reason);
-                scrub(&mut c.message);
-                scrub(&mut c.field);
+        match &mut self {
+            Self::Api(s) => {
+                scrub(&mut s.reason);
+                scrub(&mut s.message);
+                for c in &mut s.causes {
+                    scrub(&mut c.reason);
+                    scrub(&mut c.message);
+                    scrub(&mut c.field);
+                }
             }
-        }, m => scrub(m));
+            Self::Transport(m)
+            | Self::Timeout(m)
+            | Self::Config(m)
+            | Self::Decode(m)
+            | Self::InvalidArgument(m) => scrub(m),
+        }
         self
     }
+}
+
+/// What stands where a secret was.
+pub const REDACTED: &str = "<redacted>";
+
+/// `body` with every occurrence of `secret` replaced by [`REDACTED`]: a response body is
+/// scrubbed whole before any part of it is kept, so no cut can leave a piece of the secret.
+pub fn redact_bytes(body: &[u8], secret: &str) -> Vec<u8> {
+    let secret = secret.as_bytes();
+    if secret.is_empty() || body.len() < secret.len() {
+        return body.to_vec();
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        if body[i..].starts_with(secret) {
+            out.extend_from_slice(REDACTED.as_bytes());
+            i += secret.len();
+        } else {
+            out.push(body[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = self.kind();
-        by_payload!(self, s => if s.reason.is_empty() {
-            write!(f, "{kind} (HTTP {}): {}", s.code, s.message)
-        } else {
-            write!(f, "{kind} (HTTP {} {}): {}", s.code, s.reason, s.message)
-        }, m => write!(f, "{kind}: {m}"))
+        match self {
+            Self::Api(s) if s.reason.is_empty() => {
+                write!(f, "{kind} (HTTP {}): {}", s.code, s.message)
+            }
+            Self::Api(s) => write!(f, "{kind} (HTTP {} {}): {}", s.code, s.reason, s.message),
+            Self::Transport(m)
+            | Self::Timeout(m)
+            | Self::Config(m)
+            | Self::Decode(m)
+            | Self::InvalidArgument(m) => write!(f, "{kind}: {m}"),
+        }
     }
 }
 
@@ -158,7 +228,8 @@ mod tests {
 
     #[test]
     fn display_names_the_case_code_and_reason() {
-        let e = Error::Conflict(ApiStatus {
+        let e = Error::Api(ApiStatus {
+            kind: StatusKind::Conflict,
             code: 409,
             reason: "Conflict".into(),
             message: "the object has been modified".into(),
@@ -168,7 +239,8 @@ mod tests {
             e.to_string(),
             "conflict (HTTP 409 Conflict): the object has been modified"
         );
-        let e = Error::TooManyRequests(ApiStatus {
+        let e = Error::Api(ApiStatus {
+            kind: StatusKind::TooManyRequests,
             code: 429,
             message: "Too many requests".into(),
             ..Default::default()
@@ -186,7 +258,8 @@ mod tests {
     #[test]
     fn redact_scrubs_every_string() {
         let secret = "s3cr3t-token";
-        let e = Error::Invalid(ApiStatus {
+        let e = Error::Api(ApiStatus {
+            kind: StatusKind::Invalid,
             code: 422,
             reason: "Invalid".into(),
             message: format!("bad {secret}"),
@@ -206,5 +279,40 @@ mod tests {
             Error::Timeout("x".into()).redact(""),
             Error::Timeout("x".into())
         );
+    }
+
+    #[test]
+    fn redact_bytes_scrubs_the_whole_body_before_any_cut() {
+        // A service-account token is ~1.2 KB: cut first, its head would survive the cut.
+        let token = "eyJhbGciOiJSUzI1NiJ9.".repeat(60);
+        let body = format!("upstream rejected credentials Bearer {token} (twice: {token})");
+        let scrubbed = String::from_utf8(redact_bytes(body.as_bytes(), &token)).unwrap();
+        assert_eq!(
+            scrubbed,
+            "upstream rejected credentials Bearer <redacted> (twice: <redacted>)"
+        );
+        assert_eq!(redact_bytes(b"short", &token), b"short");
+        assert_eq!(redact_bytes(b"no secret", ""), b"no secret");
+        assert_eq!(redact_bytes(b"aaab", "ab"), b"aa<redacted>");
+    }
+
+    #[test]
+    fn predicates_branch_on_the_status_kind() {
+        let api = |kind| {
+            Error::Api(ApiStatus {
+                kind,
+                ..Default::default()
+            })
+        };
+        assert!(api(StatusKind::NotFound).is_not_found());
+        assert!(api(StatusKind::AlreadyExists).is_already_exists());
+        assert!(api(StatusKind::Conflict).is_conflict());
+        assert!(api(StatusKind::TooManyRequests).is_too_many_requests());
+        assert!(api(StatusKind::Server).is_server_error());
+        assert!(!api(StatusKind::Conflict).is_already_exists());
+        assert!(!Error::Transport("x".into()).is_conflict());
+        assert_eq!(api(StatusKind::Forbidden).kind(), "forbidden");
+        assert_eq!(Error::Decode("x".into()).kind(), "decode");
+        assert_eq!(Error::Decode("x".into()).status(), None);
     }
 }

@@ -1,108 +1,49 @@
-//! A JSON writer that produces the bytes Go's `encoding/json` produces, so that Go and wasm
-//! replicas write identical Lease bodies (field order is the caller's; strings escaped as Go does).
+//! JSON text as Go's `encoding/json` writes it, so that Go and wasm replicas send identical
+//! Lease bodies: serde_json serialises, then the escapes Go adds and serde_json does not
+//! (`<`, `>`, `&`, U+2028, U+2029) are applied.
+//!
+//! serde_json already escapes `"`, `\` and control characters exactly as Go 1.22+ does (`\b`,
+//! `\f`, `\n`, `\r`, `\t`, else `\u00xx`). The extra escapes are applied to the whole text, which
+//! is exact: outside strings serde_json writes only ASCII punctuation, digits and literals, so
+//! these characters can only stand inside a string. (A custom `serde_json::ser::Formatter` would
+//! do the same, but that module exists only with serde_json's `std` feature, and the component
+//! is `no_std`.)
 
 use crate::prelude::*;
 
-/// Appends JSON text to a string, Go-style.
-#[derive(Debug, Default)]
-pub struct GoJson {
-    out: String,
-    /// Whether the next value in the current object needs a comma before it.
-    needs_comma: Vec<bool>,
+use serde::Serialize;
+
+/// `value` as JSON text, escaped as Go's `json.Marshal` escapes it.
+///
+/// # Errors
+/// Whatever `value`'s `Serialize` refuses (e.g. a time outside the years 0000-9999).
+pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
+    let text = serde_json::to_string(value)?;
+    Ok(go_escape(&text).into_bytes())
 }
 
-impl GoJson {
-    /// An empty writer.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The text written so far.
-    pub fn finish(self) -> String {
-        self.out
-    }
-
-    /// Opens an object, as a value or after a key.
-    pub fn begin_object(&mut self) -> &mut Self {
-        self.out.push('{');
-        self.needs_comma.push(false);
-        self
-    }
-
-    /// Closes the innermost object.
-    pub fn end_object(&mut self) -> &mut Self {
-        self.out.push('}');
-        self.needs_comma.pop();
-        self
-    }
-
-    /// Writes `"key":` inside the current object.
-    pub fn key(&mut self, key: &str) -> &mut Self {
-        if let Some(needs) = self.needs_comma.last_mut() {
-            if *needs {
-                self.out.push(',');
-            }
-            *needs = true;
-        }
-        self.string(key);
-        self.out.push(':');
-        self
-    }
-
-    /// Writes a string value with Go's escaping (HTML-safe, `\u2028`/`\u2029` escaped).
-    pub fn string(&mut self, s: &str) -> &mut Self {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        self.out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => self.out.push_str("\\\""),
-                '\\' => self.out.push_str("\\\\"),
-                '\u{8}' => self.out.push_str("\\b"),
-                '\u{c}' => self.out.push_str("\\f"),
-                '\n' => self.out.push_str("\\n"),
-                '\r' => self.out.push_str("\\r"),
-                '\t' => self.out.push_str("\\t"),
-                '\u{2028}' => self.out.push_str("\\u2028"),
-                '\u{2029}' => self.out.push_str("\\u2029"),
-                c if (c as u32) < 0x20 || c == '<' || c == '>' || c == '&' => {
-                    let b = c as u8;
-                    self.out.push_str("\\u00");
-                    self.out.push(HEX[usize::from(b >> 4)] as char);
-                    self.out.push(HEX[usize::from(b & 0xf)] as char);
-                }
-                c => self.out.push(c),
-            }
-        }
-        self.out.push('"');
-        self
-    }
-
-    /// Writes a string, or `null` for `None`.
-    pub fn string_or_null(&mut self, s: Option<&str>) -> &mut Self {
-        match s {
-            Some(s) => self.string(s),
-            None => self.null(),
+/// JSON text with Go's HTML-safe and line-separator escapes added.
+fn go_escape(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
         }
     }
-
-    /// Writes an integer.
-    pub fn int(&mut self, n: i64) -> &mut Self {
-        self.out.push_str(&n.to_string());
-        self
-    }
-
-    /// Writes `null`.
-    pub fn null(&mut self) -> &mut Self {
-        self.out.push_str("null");
-        self
-    }
+    out
 }
 
 /// `s` as a JSON string literal: how error messages quote values (control characters escaped).
 pub fn quoted(s: &str) -> String {
-    let mut w = GoJson::new();
-    w.string(s);
-    w.finish()
+    to_vec(s)
+        .ok()
+        .and_then(|v| String::from_utf8(v).ok())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -110,9 +51,7 @@ mod tests {
     use super::*;
 
     fn go_string(s: &str) -> String {
-        let mut w = GoJson::new();
-        w.string(s);
-        w.finish()
+        String::from_utf8(to_vec(s).unwrap()).unwrap()
     }
 
     #[test]
@@ -134,16 +73,12 @@ mod tests {
     }
 
     #[test]
-    fn objects_get_commas_between_members_only() {
-        let mut w = GoJson::new();
-        w.begin_object();
-        w.key("a").int(-1);
-        w.key("b").begin_object().end_object();
-        w.key("c").begin_object();
-        w.key("d").null();
-        w.end_object();
-        w.key("e").string_or_null(None);
-        w.end_object();
-        assert_eq!(w.finish(), r#"{"a":-1,"b":{},"c":{"d":null},"e":null}"#);
+    fn keys_and_nested_values_are_escaped_too() {
+        let mut map = alloc::collections::BTreeMap::new();
+        map.insert("a<b", vec![Some("&"), None]);
+        assert_eq!(
+            String::from_utf8(to_vec(&map).unwrap()).unwrap(),
+            r#"{"a\u003cb":["\u0026",null]}"#
+        );
     }
 }

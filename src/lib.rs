@@ -5,11 +5,12 @@
 //! (`shell`, `bindings`; wasm32 only) that reads the service account and environment and
 //! does the `wasi:http` round trip.
 
-#![cfg_attr(target_arch = "wasm32", no_std)]
+#![cfg_attr(all(target_arch = "wasm32", feature = "component"), no_std)]
 
 extern crate alloc;
 
 /// What std's prelude would give every module, from `alloc` (the component has no std).
+#[allow(unused_imports)]
 mod prelude {
     pub use alloc::borrow::ToOwned;
     pub use alloc::format;
@@ -22,7 +23,6 @@ pub mod decode;
 pub mod encode;
 pub mod error;
 pub mod go_json;
-pub mod json;
 pub mod lease;
 pub mod micro_time;
 pub mod names;
@@ -30,18 +30,23 @@ pub mod pem;
 pub mod request;
 pub mod status;
 pub mod token;
+pub mod wire;
 
 pub use config::{ClientConfig, ExplicitConfig};
-pub use error::{ApiStatus, Error, StatusCause};
-pub use lease::{Lease, LeaseList, LeaseSpec, Preconditions};
+pub use error::{ApiStatus, Error, StatusCause, StatusKind};
+pub use lease::{DeleteOptions, Lease, LeaseList, LeaseSpec, Preconditions};
 pub use micro_time::MicroTime;
 pub use names::lease_name_for_domain;
+pub use status::Status;
 
-#[cfg(target_arch = "wasm32")]
+// The component build (feature `component`, on by default): the WIT exports and what std
+// would provide a wasm32 binary. Without the feature, another wasm32 crate links kube-lease as
+// a library and brings its own allocator and panic handler.
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
 mod bindings;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
 mod convert;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
 mod runtime;
 #[cfg(target_arch = "wasm32")]
-mod shell;
+pub mod shell;

@@ -3,8 +3,15 @@
 
 use crate::prelude::*;
 
-use crate::go_json::quoted;
 use core::fmt;
+
+use serde::de::Error as _;
+use serde::ser::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::go_json::quoted;
 
 /// A point in time with microsecond precision, UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -23,144 +30,89 @@ impl fmt::Display for TimeError {
     }
 }
 
-const MICROS_PER_DAY: i64 = 86_400_000_000;
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((month + 9) % 12) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The date `days` after 1970-01-01 (H. Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
 impl MicroTime {
     /// The time `unix_micros` microseconds after the epoch.
     pub const fn from_unix_micros(unix_micros: i64) -> Self {
         Self { unix_micros }
     }
 
-    /// `YYYY-MM-DDTHH:MM:SS` and the microsecond, or an error outside the years 0000-9999
-    /// (RFC 3339, and so every Kubernetes server, cannot represent those).
-    fn civil(self) -> Result<(String, i64), TimeError> {
-        let days = self.unix_micros.div_euclid(MICROS_PER_DAY);
-        let in_day = self.unix_micros.rem_euclid(MICROS_PER_DAY);
-        let (year, month, day) = civil_from_days(days);
-        if !(0..=9999).contains(&year) {
-            return Err(TimeError(format!(
+    /// The calendar date and time (UTC), or an error outside the years 0000-9999 (RFC 3339,
+    /// and so every Kubernetes server, cannot represent those).
+    fn utc(self) -> Result<OffsetDateTime, TimeError> {
+        let outside = || {
+            TimeError(format!(
                 "time {} µs after the epoch is outside the years 0000-9999",
                 self.unix_micros
-            )));
+            ))
+        };
+        let nanos = i128::from(self.unix_micros) * 1_000;
+        let t = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|_| outside())?;
+        if t.year() < 0 {
+            return Err(outside());
         }
-        let secs = in_day / 1_000_000;
-        let text = format!(
-            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-            secs / 3600,
-            secs / 60 % 60,
-            secs % 60
-        );
-        Ok((text, in_day % 1_000_000))
+        Ok(t)
+    }
+
+    /// `YYYY-MM-DDTHH:MM:SS`, written from the date's parts.
+    fn write_seconds(t: OffsetDateTime) -> String {
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
     }
 
     /// The wire form of a Lease time: UTC with exactly six fractional digits,
     /// e.g. `2026-01-02T03:04:05.000006Z`, as Go's `RFC3339Micro` layout writes it.
     pub fn to_rfc3339_micros(self) -> Result<String, TimeError> {
-        let (text, micros) = self.civil()?;
-        Ok(format!("{text}.{micros:06}Z"))
+        let t = self.utc()?;
+        Ok(format!(
+            "{}.{:06}Z",
+            Self::write_seconds(t),
+            t.microsecond()
+        ))
     }
 
     /// The wire form of a `metav1.Time` (e.g. creationTimestamp): UTC, whole seconds.
     pub fn to_rfc3339_seconds(self) -> Result<String, TimeError> {
-        Ok(format!("{}Z", self.civil()?.0))
+        Ok(format!("{}Z", Self::write_seconds(self.utc()?)))
     }
 
     /// Parses any RFC 3339 timestamp (any number of fractional digits, `Z` or an offset,
     /// `T`, `t` or a space between date and time); digits beyond the microsecond are
-    /// truncated.
+    /// truncated towards the past.
     pub fn parse(text: &str) -> Result<Self, TimeError> {
-        parse_rfc3339(text.as_bytes())
-            .map(Self::from_unix_micros)
-            .ok_or_else(|| TimeError(format!("{} is not an RFC 3339 time", quoted(text))))
+        let invalid = || TimeError(format!("{} is not an RFC 3339 time", quoted(text)));
+        let b = text.as_bytes();
+        // The `time` crate takes any byte between date and time; RFC 3339 allows T, t or space.
+        if !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
+            return Err(invalid());
+        }
+        let t = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| invalid())?;
+        let micros = t.unix_timestamp_nanos().div_euclid(1_000);
+        let micros = i64::try_from(micros).map_err(|_| invalid())?;
+        Ok(Self::from_unix_micros(micros))
     }
 }
 
-/// `YYYY-MM-DD(T|t| )HH:MM:SS[.f+](Z|z|±HH:MM)` as microseconds since the epoch.
-fn parse_rfc3339(b: &[u8]) -> Option<i64> {
-    let num = |range: core::ops::Range<usize>| -> Option<i64> {
-        let digits = b.get(range)?;
-        digits.iter().try_fold(0i64, |n, d| {
-            d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0'))
-        })
-    };
-    let at = |i: usize, allowed: &[u8]| b.get(i).is_some_and(|c| allowed.contains(c));
-    if !(at(4, b"-") && at(7, b"-") && at(10, b"Tt ") && at(13, b":") && at(16, b":")) {
-        return None;
+impl Serialize for MicroTime {
+    /// The six-digit wire form; a time outside the years 0000-9999 cannot be written.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = self.to_rfc3339_micros().map_err(S::Error::custom)?;
+        s.serialize_str(&text)
     }
-    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return None;
+}
+
+impl<'de> Deserialize<'de> for MicroTime {
+    /// Any RFC 3339 string.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::parse(&text).map_err(D::Error::custom)
     }
-    if hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    let mut i = 19;
-    let mut micros = 0;
-    if at(i, b".") {
-        i += 1;
-        let start = i;
-        while at(i, b"0123456789") {
-            if i - start < 6 {
-                micros = micros * 10 + i64::from(b[i] - b'0');
-            }
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-        micros *= 10i64.pow(6u32.saturating_sub((i - start) as u32));
-    }
-    let offset_minutes = match b.get(i)? {
-        b'Z' | b'z' if b.len() == i + 1 => 0,
-        sign @ (b'+' | b'-') if b.len() == i + 6 && at(i + 3, b":") => {
-            let (h, m) = (num(i + 1..i + 3)?, num(i + 4..i + 6)?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            if *sign == b'-' {
-                -(h * 60 + m)
-            } else {
-                h * 60 + m
-            }
-        }
-        _ => return None,
-    };
-    let seconds = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second
-        - offset_minutes * 60;
-    Some(seconds * 1_000_000 + micros)
 }
 
 #[cfg(test)]
