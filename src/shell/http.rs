@@ -7,8 +7,8 @@ use alloc::vec;
 use wasi::clocks::monotonic_clock;
 use wasi::http::outgoing_handler;
 use wasi::http::types::{
-    ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest,
-    RequestOptions, Scheme as WasiScheme,
+    ErrorCode, Fields, FutureIncomingResponse, IncomingBody, IncomingResponse,
+    Method as WasiMethod, OutgoingBody, OutgoingRequest, RequestOptions, Scheme as WasiScheme,
 };
 use wasi::io::poll;
 use wasi::io::streams::StreamError;
@@ -18,14 +18,16 @@ use crate::error::Error;
 use crate::request::{ApiRequest, ApiResponse, Method};
 use crate::token::Token;
 
-/// Responses larger than this are refused (a Lease is a few hundred bytes; a list of
+/// Success responses larger than this are refused (a Lease is a few hundred bytes; a list of
 /// thousands of leases still fits).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// `blocking-write-and-flush` takes at most this many bytes per call.
-const WRITE_CHUNK: usize = 4096;
+/// How much of a failure response's body is read: enough for any Status, while a 2 MiB HTML
+/// page from a load balancer is cut short and its status and `Retry-After` kept.
+pub const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
-/// Sends `request` to the client's apiserver and reads the whole response.
+/// Sends `request` to the client's apiserver and reads the response, all within the client's
+/// timeout (writing the body included).
 pub fn send(
     config: &ClientConfig,
     request: &ApiRequest,
@@ -34,9 +36,9 @@ pub fn send(
     let url = format!("{}{}", config.base_url, request.path);
     let timeout_ns = u64::from(config.timeout_ms) * 1_000_000;
     let deadline = monotonic_clock::now().saturating_add(timeout_ns);
-    let timed_out = || {
+    let timed_out = |what: &str| {
         Error::Timeout(format!(
-            "no complete answer from {url} within {} ms",
+            "{what} {url} did not complete within {} ms",
             config.timeout_ms
         ))
     };
@@ -52,17 +54,19 @@ pub fn send(
     let _ = options.set_between_bytes_timeout(Some(timeout_ns));
     let future =
         outgoing_handler::handle(outgoing, Some(options)).map_err(|e| transport(&url, &e))?;
-    write_body(body, request.body.as_deref().unwrap_or_default(), &url)?;
-
-    if !wait(&future.subscribe(), deadline) {
-        return Err(timed_out());
-    }
-    let response = match future.get() {
-        Some(Ok(Ok(response))) => response,
-        Some(Ok(Err(code))) => return Err(map_code(&url, &code, config.timeout_ms)),
-        Some(Err(())) | None => {
-            return Err(Error::Transport(format!("{url}: response already taken")));
+    let bytes = request.body.as_deref().unwrap_or_default();
+    let response = match write_body(body, bytes, deadline, &url) {
+        Ok(()) => outcome(&future, deadline, &url, config.timeout_ms),
+        Err(Written::TimedOut) => return Err(timed_out("sending the request to")),
+        // The connection failed while the body was going out: the response future holds what
+        // really happened (an early answer, or the host's reason: TLS, refused, denied).
+        Err(Written::Failed(e)) => {
+            outcome(&future, deadline, &url, config.timeout_ms).or(Some(Err(e)))
         }
+    };
+    let response = match response {
+        Some(result) => result?,
+        None => return Err(timed_out("the answer from")),
     };
     let status = response.status();
     let retry_after = {
@@ -76,12 +80,45 @@ pub fn send(
     let incoming = response
         .consume()
         .map_err(|()| Error::Transport(format!("{url}: response body unavailable")))?;
-    let body = read_body(&incoming, deadline, &url, config.timeout_ms)?;
-    drop(IncomingBody::finish(incoming));
+    let success = (200..300).contains(&status);
+    let limit = if success {
+        MAX_BODY_BYTES
+    } else {
+        MAX_ERROR_BODY_BYTES
+    };
+    let (body, end) = read_body(&incoming, deadline, limit, &url)?;
+    match end {
+        End::Complete => drop(IncomingBody::finish(incoming)),
+        End::Cut if success => {
+            return Err(Error::Decode(format!(
+                "the response from {url} is larger than {MAX_BODY_BYTES} bytes"
+            )));
+        }
+        End::TimedOut if success => return Err(timed_out("the response body from")),
+        // A failure status stands on its own: it is kept with whatever of its body arrived.
+        End::Cut | End::TimedOut => {}
+    }
     Ok(ApiResponse {
         status,
         retry_after,
         body,
+    })
+}
+
+/// The response, its failure, or `None` when the deadline passed first.
+fn outcome(
+    future: &FutureIncomingResponse,
+    deadline: u64,
+    url: &str,
+    timeout_ms: u32,
+) -> Option<Result<IncomingResponse, Error>> {
+    if !wait(&future.subscribe(), deadline) {
+        return None;
+    }
+    Some(match future.get() {
+        Some(Ok(Ok(response))) => Ok(response),
+        Some(Ok(Err(code))) => Err(map_code(url, &code, timeout_ms)),
+        Some(Err(())) | None => Err(Error::Transport(format!("{url}: response already taken"))),
     })
 }
 
@@ -91,8 +128,10 @@ fn build(
     token: Option<&Token>,
 ) -> Result<OutgoingRequest, Error> {
     let mut headers: Vec<(String, Vec<u8>)> = vec![("accept".into(), b"application/json".to_vec())];
-    if request.body.is_some() {
+    if let Some(body) = &request.body {
         headers.push(("content-type".into(), b"application/json".to_vec()));
+        // Go sends it, and strict proxies refuse a body without it.
+        headers.push(("content-length".into(), body.len().to_string().into_bytes()));
     }
     if let Some(token) = token {
         headers.push(("authorization".into(), token.header_value().into_bytes()));
@@ -129,48 +168,85 @@ fn build(
     Ok(outgoing)
 }
 
-fn write_body(body: OutgoingBody, bytes: &[u8], url: &str) -> Result<(), Error> {
-    {
-        let stream = body
-            .write()
-            .map_err(|()| Error::Transport(format!("{url}: request body unavailable")))?;
-        for chunk in bytes.chunks(WRITE_CHUNK) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|e| stream_error(url, e))?;
-        }
-    }
-    OutgoingBody::finish(body, None).map_err(|e| transport(url, &e))
+/// Why a request body was not sent.
+enum Written {
+    /// The deadline passed with bytes still unsent.
+    TimedOut,
+    /// The stream failed.
+    Failed(Error),
 }
 
+/// Writes the body as fast as the host takes it (`check-write`), waiting on the stream's
+/// pollable against the deadline rather than blocking, then flushes and finishes it.
+fn write_body(body: OutgoingBody, bytes: &[u8], deadline: u64, url: &str) -> Result<(), Written> {
+    let failed = |e: StreamError| Written::Failed(stream_error(url, e));
+    {
+        let stream = body.write().map_err(|()| {
+            Written::Failed(Error::Transport(format!("{url}: request body unavailable")))
+        })?;
+        let pollable = stream.subscribe();
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let room = stream.check_write().map_err(failed)?;
+            if room == 0 {
+                if !wait(&pollable, deadline) {
+                    return Err(Written::TimedOut);
+                }
+                continue;
+            }
+            let n = rest.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+            stream.write(&rest[..n]).map_err(failed)?;
+            rest = &rest[n..];
+        }
+        stream.flush().map_err(failed)?;
+        // The flush is done when the stream takes writes again.
+        while stream.check_write().map_err(failed)? == 0 {
+            if !wait(&pollable, deadline) {
+                return Err(Written::TimedOut);
+            }
+        }
+    }
+    OutgoingBody::finish(body, None).map_err(|e| Written::Failed(transport(url, &e)))
+}
+
+/// How reading a response body ended.
+enum End {
+    /// At the body's end.
+    Complete,
+    /// At the limit, with more to come.
+    Cut,
+    /// At the deadline.
+    TimedOut,
+}
+
+/// Reads the body, at most `limit` bytes of it, against the deadline.
 fn read_body(
     incoming: &IncomingBody,
     deadline: u64,
+    limit: usize,
     url: &str,
-    timeout_ms: u32,
-) -> Result<Vec<u8>, Error> {
+) -> Result<(Vec<u8>, End), Error> {
     let stream = incoming
         .stream()
         .map_err(|()| Error::Transport(format!("{url}: response body unavailable")))?;
+    let pollable = stream.subscribe();
     let mut body = Vec::new();
     loop {
-        match stream.read(64 * 1024) {
+        let room = (limit + 1).saturating_sub(body.len());
+        match stream.read(room.min(64 * 1024) as u64) {
             Ok(chunk) if chunk.is_empty() => {
-                if !wait(&stream.subscribe(), deadline) {
-                    return Err(Error::Timeout(format!(
-                        "the response body from {url} did not complete within {timeout_ms} ms"
-                    )));
+                if !wait(&pollable, deadline) {
+                    return Ok((body, End::TimedOut));
                 }
             }
             Ok(chunk) => {
                 body.extend_from_slice(&chunk);
-                if body.len() > MAX_BODY_BYTES {
-                    return Err(Error::Decode(format!(
-                        "the response from {url} is larger than {MAX_BODY_BYTES} bytes"
-                    )));
+                if body.len() > limit {
+                    body.truncate(limit);
+                    return Ok((body, End::Cut));
                 }
             }
-            Err(StreamError::Closed) => return Ok(body),
+            Err(StreamError::Closed) => return Ok((body, End::Complete)),
             Err(e) => return Err(stream_error(url, e)),
         }
     }

@@ -7,7 +7,7 @@ mod files;
 mod http;
 
 use crate::config::{self, ClientConfig, ExplicitConfig};
-use crate::error::Error;
+use crate::error::{Error, redact_bytes};
 use crate::lease::{Lease, LeaseList, Preconditions};
 use crate::request::Call;
 use crate::token::Token;
@@ -81,12 +81,15 @@ impl Client {
     /// call's rule; the token is scrubbed from whatever error comes back.
     fn run<T>(&self, call: Call<T>) -> Result<T, Error> {
         let token = self.token()?;
-        let result =
-            http::send(&self.config, &call.request, token.as_ref()).and_then(|r| call.finish(r));
-        match token {
-            Some(token) => result.map_err(|e| e.redact(token.secret())),
-            None => result,
-        }
+        let secret = token.as_ref().map_or("", Token::secret);
+        let result = http::send(&self.config, &call.request, token.as_ref()).and_then(|mut r| {
+            // Scrub a failure body whole before any of it is cut into a message.
+            if !(200..300).contains(&r.status) {
+                r.body = redact_bytes(&r.body, secret);
+            }
+            call.finish(r)
+        });
+        result.map_err(|e| e.redact(secret))
     }
 
     fn token(&self) -> Result<Option<Token>, Error> {
