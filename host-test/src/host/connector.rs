@@ -182,3 +182,31 @@ impl AsyncWrite for Stream {
         Pin::new(&mut *self.get_mut().0).poll_shutdown(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{Connector, Policy};
+
+    #[tokio::test]
+    async fn dialled_connections_have_tcp_keepalive() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        let connector = Connector {
+            policy: Arc::new(Policy::parse(std::slice::from_ref(&origin)).unwrap()),
+            tls: None,
+            keepalive: Duration::from_secs(42),
+        };
+        let allowed = connector.policy.allow(&origin.parse().unwrap()).unwrap();
+        let tcp = connector.connect_tcp(&allowed).await.unwrap();
+        let socket = socket2::SockRef::from(&tcp);
+        assert!(socket.keepalive().unwrap());
+        assert_eq!(
+            socket.tcp_keepalive_time().unwrap(),
+            Duration::from_secs(42)
+        );
+        assert!(tcp.nodelay().unwrap());
+    }
+}
