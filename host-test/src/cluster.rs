@@ -80,7 +80,7 @@ impl Cluster {
             ],
             service_account_dir: Some(account.dir.clone()),
             trusted_ca_pem: Some(self.api.ca_pem().into_bytes()),
-            allowed_authority: Some(addr.to_string()),
+            allowed_origins: vec![self.api.url()],
             ..Sandbox::default()
         }
     }

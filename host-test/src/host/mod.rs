@@ -3,25 +3,30 @@
 //! [`LeaseHost`] compiles the component once; [`LeaseHost::instantiate`] gives each
 //! [`Sandbox`] a fresh, cheap [`Replica`] whose methods call the component's exports. The guest
 //! sees only the environment variables and read-only directories of its sandbox, and its
-//! outgoing HTTP goes through [`TlsSender`]: to the allowed authority only, HTTPS trusting only
-//! the sandbox's CA.
+//! outgoing HTTP goes only to the origins its sandbox lists (none: no network), HTTPS trusting
+//! only the sandbox's CA, over connections pooled by hyper-util's client.
 
 mod bindings;
 mod component;
-mod pool;
+mod connector;
+mod errors;
+mod hooks;
+mod network;
+mod policy;
+#[cfg(test)]
+mod sender_tests;
 mod state;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]
 mod tests;
 mod timed_body;
-mod tls_sender;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use anyhow::Context as _;
-use rustls::ClientConfig;
 use wasmtime::component::{Component, Linker, ResourceAny};
 use wasmtime::{Config as EngineConfig, Engine, Store};
 
@@ -32,9 +37,9 @@ pub use bindings::exports::kube::lease::types::{
 };
 pub use bindings::{LeaseClient, LeaseClientPre};
 pub use component::KUBE_LEASE_COMPONENT;
-pub use pool::ConnectionPool;
+pub use connector::client_config_trusting;
+pub use network::DEFAULT_IDLE_TIMEOUT;
 pub use state::{HostState, SERVICE_ACCOUNT_GUEST_DIR};
-pub use tls_sender::{TlsSender, client_config_trusting};
 
 /// What one component instance may see.
 #[derive(Clone, Debug, Default)]
@@ -47,12 +52,14 @@ pub struct Sandbox {
     pub extra_dirs: Vec<(PathBuf, String)>,
     /// PEM of the only roots outgoing HTTPS trusts; `None` makes every HTTPS request fail.
     pub trusted_ca_pem: Option<Vec<u8>>,
-    /// `host:port` outgoing requests may go to; others are refused (`HttpRequestDenied`).
-    /// `None` allows any authority.
-    pub allowed_authority: Option<String>,
+    /// The origins outgoing requests may go to, each `http://host:port` or `https://host:port`
+    /// (the scheme's default port when none is given); scheme, host and port must all match.
+    /// Any other request is refused (`HttpRequestDenied`) before a connection is tried; empty
+    /// (the default) means no network at all.
+    pub allowed_origins: Vec<String>,
     /// Shifts this instance's wall clock by this many microseconds (negative: behind).
     pub wall_clock_offset_micros: i64,
-    /// Opens a new connection for every request instead of reusing the host's idle ones.
+    /// Opens a new connection for every request instead of reusing the host's pooled ones.
     pub fresh_connections: bool,
 }
 
@@ -62,10 +69,8 @@ pub struct LeaseHost {
     engine: Engine,
     /// The component with all imports resolved.
     pre: LeaseClientPre<HostState>,
-    /// TLS configurations by CA PEM, shared between instances (and their session caches).
-    tls_configs: Mutex<Vec<(Vec<u8>, Arc<ClientConfig>)>>,
-    /// Idle connections shared between instances.
-    pool: Arc<ConnectionPool>,
+    /// Pooled HTTP clients by sandbox policy and CA, shared between instances.
+    networks: network::Networks,
 }
 
 impl LeaseHost {
@@ -107,9 +112,16 @@ impl LeaseHost {
         Ok(Self {
             engine,
             pre,
-            tls_configs: Mutex::new(Vec::new()),
-            pool: Arc::new(ConnectionPool::new()),
+            networks: network::Networks::new(DEFAULT_IDLE_TIMEOUT),
         })
+    }
+
+    /// Closes pooled connections once idle for `idle_timeout` (default
+    /// [`DEFAULT_IDLE_TIMEOUT`]); applies to instances made after this call.
+    #[must_use]
+    pub fn with_idle_timeout(mut self, idle_timeout: Duration) -> Self {
+        self.networks = network::Networks::new(idle_timeout);
+        self
     }
 
     /// The engine the component was compiled with.
@@ -121,27 +133,19 @@ impl LeaseHost {
     ///
     /// # Errors
     ///
-    /// When the CA PEM is unusable, a directory cannot be preopened, or instantiation traps.
+    /// When an allowed origin is malformed (the error names it), the CA PEM is unusable, a
+    /// directory cannot be preopened, or instantiation traps.
     pub async fn instantiate(&self, sandbox: Sandbox) -> anyhow::Result<Replica> {
-        let tls = match &sandbox.trusted_ca_pem {
-            Some(pem) => Some(self.tls_config(pem)?),
-            None => None,
-        };
-        let state = state::HostState::new(&sandbox, tls, self.pool.clone())?;
+        let policy = policy::Policy::parse(&sandbox.allowed_origins)?;
+        let sender = self.networks.sender(
+            policy,
+            sandbox.trusted_ca_pem.as_deref(),
+            sandbox.fresh_connections,
+        )?;
+        let state = state::HostState::new(&sandbox, sender)?;
         let mut store = Store::new(&self.engine, state);
         let bindings = self.pre.instantiate_async(&mut store).await?;
         Ok(Replica { store, bindings })
-    }
-
-    /// The TLS configuration trusting `pem`, built once per distinct PEM.
-    fn tls_config(&self, pem: &[u8]) -> anyhow::Result<Arc<ClientConfig>> {
-        let mut cache = self.tls_configs.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, config)) = cache.iter().find(|(p, _)| p == pem) {
-            return Ok(config.clone());
-        }
-        let config = client_config_trusting(pem)?;
-        cache.push((pem.to_vec(), config.clone()));
-        Ok(config)
     }
 }
 

@@ -1,18 +1,15 @@
 //! The per-instance store data: the WASI context built from a [`Sandbox`], the `wasi:http`
 //! context with its [`TlsSender`] hooks, and the captured guest output.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use rustls::ClientConfig;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::Sandbox;
-use super::pool::ConnectionPool;
-use super::tls_sender::TlsSender;
+use super::hooks::TlsSender;
 
 /// Where the guest finds the pod's service account files.
 pub const SERVICE_ACCOUNT_GUEST_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -35,21 +32,12 @@ pub struct HostState {
 }
 
 impl HostState {
-    /// Builds the state for `sandbox`; `tls` is the client configuration for its CA, if any;
-    /// `pool` keeps connections for reuse unless the sandbox wants fresh ones.
+    /// Builds the state for `sandbox`, whose outgoing requests `sender` sends.
     ///
     /// # Errors
     ///
     /// When a directory to preopen cannot be opened.
-    pub(crate) fn new(
-        sandbox: &Sandbox,
-        tls: Option<Arc<ClientConfig>>,
-        pool: Arc<ConnectionPool>,
-    ) -> anyhow::Result<Self> {
-        let mut sender = TlsSender::new(sandbox.allowed_authority.as_deref(), tls);
-        if !sandbox.fresh_connections {
-            sender = sender.with_pool(pool);
-        }
+    pub(crate) fn new(sandbox: &Sandbox, sender: TlsSender) -> anyhow::Result<Self> {
         let output = MemoryOutputPipe::new(OUTPUT_CAPACITY);
         let mut builder = WasiCtx::builder();
         builder

@@ -62,13 +62,43 @@ pub(crate) async fn server(pki: Option<&Pki>, behaviour: Behaviour) -> SocketAdd
     counting_server(pki, behaviour).await.0
 }
 
-/// [`server`], also counting the connections it accepted.
+/// What a test server saw of its connections.
+#[derive(Debug, Default)]
+pub(crate) struct Connections {
+    /// TCP connections accepted.
+    accepted: AtomicUsize,
+    /// Connections that ended (the client closed them, or the server did).
+    closed: AtomicUsize,
+}
+
+impl Connections {
+    /// TCP connections accepted so far.
+    pub(crate) fn accepted(&self) -> usize {
+        self.accepted.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `count` connections have ended; panics after a generous deadline, so that a
+    /// connection left open fails the test instead of hanging it.
+    pub(crate) async fn wait_closed(&self, count: usize) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while self.closed.load(Ordering::SeqCst) < count {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{} of {count} connections closed",
+                self.closed.load(Ordering::SeqCst)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// [`server`], also counting the connections it accepted and saw end.
 pub(crate) async fn counting_server(
     pki: Option<&Pki>,
     behaviour: Behaviour,
-) -> (SocketAddr, Arc<AtomicUsize>) {
-    let connections = Arc::new(AtomicUsize::new(0));
-    let accepted = connections.clone();
+) -> (SocketAddr, Arc<Connections>) {
+    let connections = Arc::new(Connections::default());
+    let seen = connections.clone();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let acceptor = pki.map(|pki| {
@@ -87,9 +117,10 @@ pub(crate) async fn counting_server(
             let Ok((tcp, _)) = listener.accept().await else {
                 return;
             };
-            accepted.fetch_add(1, Ordering::SeqCst);
+            seen.accepted.fetch_add(1, Ordering::SeqCst);
             let _ = tcp.set_nodelay(true);
             let acceptor = acceptor.clone();
+            let seen = seen.clone();
             tokio::spawn(async move {
                 match acceptor {
                     Some(acceptor) => {
@@ -99,6 +130,7 @@ pub(crate) async fn counting_server(
                     }
                     None => serve(tcp, behaviour).await,
                 }
+                seen.closed.fetch_add(1, Ordering::SeqCst);
             });
         }
     });

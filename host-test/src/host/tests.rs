@@ -1,11 +1,11 @@
-//! Tests of the embedding with the real component: its pure exports, and Lease reads through the
-//! host's TLS sender (trusted CA, another CA, a refused authority).
+//! Tests of the embedding with the real component: its pure exports, Lease reads through the
+//! host's TLS sender (trusted CA, another CA, a refused origin), and connection pooling.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use super::test_support::{Behaviour, mint, server};
-use super::{Config, LeaseError, LeaseHost, Replica, Sandbox};
+use super::test_support::{Behaviour, Pki, counting_server, mint, server};
+use super::{ClientHandle, Config, LeaseError, LeaseHost, Replica, Sandbox};
 
 /// The component, compiled once for all tests.
 fn host() -> &'static LeaseHost {
@@ -84,7 +84,7 @@ async fn get_over_https_trusting_only_the_sandbox_ca() -> anyhow::Result<()> {
     let addr = server(Some(&pki), Behaviour::Lease).await;
     let sandbox = Sandbox {
         trusted_ca_pem: Some(pki.ca_pem.clone().into_bytes()),
-        allowed_authority: Some(addr.to_string()),
+        allowed_origins: vec![format!("https://{addr}")],
         ..Sandbox::default()
     };
     let mut replica = host().instantiate(sandbox).await?;
@@ -143,7 +143,7 @@ async fn in_cluster_reads_the_service_account() -> anyhow::Result<()> {
         ],
         service_account_dir: Some(sa.path().to_owned()),
         trusted_ca_pem: Some(pki.ca_pem.clone().into_bytes()),
-        allowed_authority: Some(addr.to_string()),
+        allowed_origins: vec![format!("https://{addr}")],
         ..Sandbox::default()
     };
     let mut replica = host().instantiate(sandbox).await?;
@@ -167,22 +167,26 @@ async fn in_cluster_reads_the_service_account() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
-async fn another_ca_or_authority_is_a_transport_error() -> anyhow::Result<()> {
+async fn another_ca_or_origin_is_a_transport_error() -> anyhow::Result<()> {
     let pki = mint(&["127.0.0.1"]);
     let other = mint(&["127.0.0.1"]);
     let addr = server(Some(&pki), Behaviour::Lease).await;
     let cases = [
-        ("untrusted CA", other.ca_pem.clone(), addr.to_string()),
         (
-            "refused authority",
+            "untrusted CA",
+            other.ca_pem.clone(),
+            format!("https://{addr}"),
+        ),
+        (
+            "refused origin",
             pki.ca_pem.clone(),
-            "127.0.0.1:1".to_owned(),
+            "https://127.0.0.1:1".to_owned(),
         ),
     ];
     for (case, ca, allowed) in cases {
         let sandbox = Sandbox {
             trusted_ca_pem: Some(ca.into_bytes()),
-            allowed_authority: Some(allowed),
+            allowed_origins: vec![allowed],
             ..Sandbox::default()
         };
         let mut replica = host().instantiate(sandbox).await?;
@@ -197,6 +201,97 @@ async fn another_ca_or_authority_is_a_transport_error() -> anyhow::Result<()> {
             "{case}: {result:?}\n{}",
             output(&replica)
         );
+    }
+    Ok(())
+}
+
+/// A sandbox reaching only `https://{addr}`, trusting `pki`'s CA.
+fn https_sandbox(pki: &Pki, addr: std::net::SocketAddr) -> Sandbox {
+    Sandbox {
+        trusted_ca_pem: Some(pki.ca_pem.clone().into_bytes()),
+        allowed_origins: vec![format!("https://{addr}")],
+        ..Sandbox::default()
+    }
+}
+
+/// An instance of `host` in `sandbox` with a client for `https://{addr}`.
+async fn connected(
+    host: &LeaseHost,
+    sandbox: Sandbox,
+    addr: std::net::SocketAddr,
+) -> anyhow::Result<(Replica, ClientHandle)> {
+    let mut replica = host.instantiate(sandbox).await?;
+    let client = replica
+        .client_with_config(&config(format!("https://{addr}")))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e:?}\n{}", output(&replica)))?;
+    Ok((replica, client))
+}
+
+/// Two gets that must both find the lease.
+async fn get_twice(replica: &mut Replica, client: &ClientHandle) -> anyhow::Result<()> {
+    for _ in 0..2 {
+        let got = replica.get(client, "pooled").await?;
+        anyhow::ensure!(matches!(got, Ok(Some(_))), "{got:?}\n{}", output(replica));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn one_connection_serves_requests_of_one_and_of_several_instances() -> anyhow::Result<()> {
+    let pki = mint(&["127.0.0.1"]);
+    let (addr, connections) = counting_server(Some(&pki), Behaviour::Lease).await;
+    let (mut first, client) = connected(host(), https_sandbox(&pki, addr), addr).await?;
+    get_twice(&mut first, &client).await?;
+    assert_eq!(connections.accepted(), 1, "two requests of one instance");
+    let (mut second, client) = connected(host(), https_sandbox(&pki, addr), addr).await?;
+    get_twice(&mut second, &client).await?;
+    assert_eq!(connections.accepted(), 1, "requests of a second instance");
+    // An instance that opts out of reuse opens its own connection per request.
+    let fresh = Sandbox {
+        fresh_connections: true,
+        ..https_sandbox(&pki, addr)
+    };
+    let (mut third, client) = connected(host(), fresh, addr).await?;
+    get_twice(&mut third, &client).await?;
+    assert_eq!(connections.accepted(), 3, "fresh connections");
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_idle_connection_is_closed_after_the_idle_timeout() -> anyhow::Result<()> {
+    let host = LeaseHost::from_built()?.with_idle_timeout(Duration::from_millis(300));
+    let pki = mint(&["127.0.0.1"]);
+    let (addr, connections) = counting_server(Some(&pki), Behaviour::Lease).await;
+    let (mut replica, client) = connected(&host, https_sandbox(&pki, addr), addr).await?;
+    get_twice(&mut replica, &client).await?;
+    // The instance and the host are alive: only the idle timer can close the connection.
+    connections.wait_closed(1).await;
+    get_twice(&mut replica, &client).await?;
+    assert_eq!(
+        connections.accepted(),
+        2,
+        "a new connection after the idle one closed"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_malformed_origin_fails_instantiation_naming_it() -> anyhow::Result<()> {
+    for origin in [
+        "127.0.0.1:6443",
+        "https://apiserver:6443/api",
+        "ftp://apiserver:21",
+    ] {
+        let sandbox = Sandbox {
+            allowed_origins: vec!["https://ok:443".to_owned(), origin.to_owned()],
+            ..Sandbox::default()
+        };
+        let err = match host().instantiate(sandbox).await {
+            Ok(_) => anyhow::bail!("{origin} was accepted"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains(&format!("{origin:?}")), "{origin}: {err}");
     }
     Ok(())
 }

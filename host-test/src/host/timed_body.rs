@@ -1,9 +1,8 @@
-//! The response body handed to the guest: it enforces the between-bytes timeout and gives its
-//! connection back to the pool once read to the end.
+//! The response body handed to the guest: it enforces the between-bytes timeout (the pooled
+//! client takes the connection back once the body has been read to the end).
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -11,33 +10,20 @@ use bytes::Bytes;
 use http::Response;
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, Incoming, SizeHint};
-use hyper::client::conn::http1::SendRequest;
 use tokio::time::{Instant, Sleep};
 use wasmtime_wasi_http::{Error, WasiBody};
 
-use super::pool::{ConnectionPool, PoolKey};
+use super::errors::hyper_error;
 
 /// Wraps a response's body in a [`TimedBody`] and boxes it.
 pub(crate) fn timed(
     response: Response<Incoming>,
     between_bytes_timeout: Duration,
-    reuse: Option<Reuse>,
 ) -> Response<WasiBody> {
-    response.map(|incoming| TimedBody::new(incoming, between_bytes_timeout, reuse).boxed_unsync())
+    response.map(|incoming| TimedBody::new(incoming, between_bytes_timeout).boxed_unsync())
 }
 
-/// A connection to give back to its pool once its response body has been read.
-pub(crate) struct Reuse {
-    /// The pool.
-    pub(crate) pool: Arc<ConnectionPool>,
-    /// The connection's destination.
-    pub(crate) key: PoolKey,
-    /// The connection.
-    pub(crate) sender: SendRequest<WasiBody>,
-}
-
-/// A response body that fails with `ConnectionReadTimeout` when no frame arrives in time, and
-/// returns its connection to the pool when it ends.
+/// A response body that fails with `ConnectionReadTimeout` when no frame arrives in time.
 struct TimedBody {
     /// The body as hyper reads it.
     incoming: Incoming,
@@ -45,36 +31,15 @@ struct TimedBody {
     deadline: Pin<Box<Sleep>>,
     /// The allowed silence between frames.
     timeout: Duration,
-    /// The connection to pool when the body is done.
-    reuse: Option<Reuse>,
-}
-
-impl TimedBody {
-    /// Gives the connection back to the pool (once).
-    fn release(&mut self) {
-        if let Some(reuse) = self.reuse.take() {
-            reuse.pool.put(reuse.key, reuse.sender);
-        }
-    }
-}
-
-impl Drop for TimedBody {
-    fn drop(&mut self) {
-        // A body dropped before its end leaves the connection mid-response: close it.
-        if self.incoming.is_end_stream() {
-            self.release();
-        }
-    }
 }
 
 impl TimedBody {
     /// Wraps `incoming`, allowing `timeout` between frames.
-    fn new(incoming: Incoming, timeout: Duration, reuse: Option<Reuse>) -> Self {
+    fn new(incoming: Incoming, timeout: Duration) -> Self {
         Self {
             incoming,
             deadline: Box::pin(tokio::time::sleep_until(deadline_after(timeout))),
             timeout,
-            reuse,
         }
     }
 }
@@ -101,14 +66,8 @@ impl Body for TimedBody {
                 this.deadline.as_mut().reset(next);
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(e))) if e.is_timeout() => {
-                Poll::Ready(Some(Err(Error::HttpResponseTimeout)))
-            }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Error::from(e)))),
-            Poll::Ready(None) => {
-                this.release();
-                Poll::Ready(None)
-            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Error::from(hyper_error(&e))))),
+            Poll::Ready(None) => Poll::Ready(None),
             Poll::Pending => {
                 ready!(this.deadline.as_mut().poll(cx));
                 Poll::Ready(Some(Err(Error::ConnectionReadTimeout)))

@@ -6,6 +6,7 @@ mod construction;
 mod crud;
 mod fake;
 mod locking;
+mod origins;
 mod support;
 mod transport;
 mod wire;

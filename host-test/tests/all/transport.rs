@@ -16,7 +16,7 @@ async fn client_for(
     timeout_ms: u32,
 ) -> (host_test::host::Replica, host_test::host::ClientHandle) {
     let sandbox = Sandbox {
-        allowed_authority: Some(addr.to_string()),
+        allowed_origins: vec![format!("http://{addr}")],
         ..Sandbox::default()
     };
     let mut replica = cluster.host.instantiate(sandbox).await.unwrap();
@@ -43,7 +43,7 @@ async fn a_server_certificate_from_another_ca_is_a_transport_error() {
         ("KUBERNETES_SERVICE_HOST".into(), addr.ip().to_string()),
         ("KUBERNETES_SERVICE_PORT".into(), addr.port().to_string()),
     ];
-    sandbox.allowed_authority = Some(addr.to_string());
+    sandbox.allowed_origins = vec![impostor.url()];
     let mut replica = cluster.host.instantiate(sandbox).await.unwrap();
     let client = ok(replica.client_in_cluster().await);
     match err(replica.get(&client, "x").await) {
@@ -188,7 +188,7 @@ async fn the_token_never_appears_in_an_error() {
     let account = cluster.account("secretive").unwrap();
     let echo = serve(Behaviour::EchoAuthorization).await;
     let sandbox = Sandbox {
-        allowed_authority: Some(echo.to_string()),
+        allowed_origins: vec![format!("http://{echo}")],
         extra_dirs: vec![(account.dir.clone(), "/creds".into())],
         ..Sandbox::default()
     };
