@@ -6,6 +6,7 @@ mod construction;
 mod crud;
 mod fake;
 mod locking;
+mod standalone;
 mod support;
 mod transport;
 mod wire;

@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::{ApiServer, Options, Verb};
+use super::{ApiServer, Limits, Options, Verb};
 
 const NS: &str = "default";
 const TOKEN: &str = "test-token";
@@ -148,7 +148,14 @@ impl Client {
 }
 
 async fn server(options: Options) -> (ApiServer, Client) {
-    let server = ApiServer::start(options).await.expect("start");
+    server_with(options, Limits::default()).await
+}
+
+/// A server with `limits`, and a client with a token it accepts.
+async fn server_with(options: Options, limits: Limits) -> (ApiServer, Client) {
+    let server = ApiServer::start_with_limits(options, limits)
+        .await
+        .expect("start");
     server.add_token(TOKEN, USER, None);
     let client = Client::new(&server, Some(TOKEN));
     (server, client)
@@ -186,5 +193,8 @@ fn gojson_item(v: &Value) -> String {
 }
 
 mod access;
+mod files;
+mod history;
 mod reads;
+mod slow_clients;
 mod writes;
