@@ -21,13 +21,10 @@ pub struct Limits {
     pub tls_accept_timeout: Duration,
 }
 
-/// The default history window (writes).
-pub const DEFAULT_HISTORY_WINDOW: usize = 10_000;
-
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            history_window: DEFAULT_HISTORY_WINDOW,
+            history_window: 10_000,
             request_log_window: 1_000,
             header_read_timeout: Duration::from_secs(30),
             tls_accept_timeout: Duration::from_secs(10),

@@ -3,7 +3,9 @@
 //! One in-memory store behind TLS (a freshly minted CA and serving certificate), bearer-token
 //! authentication with optional per-token namespace allow-lists, the Lease REST verbs with the
 //! real server's Status bodies, legacy discovery, Table output for `kubectl get`, and a record of
-//! every request and every accepted write for later checking.
+//! the recent requests and accepted writes for later checking. What it keeps and how long it
+//! waits for a slow client are bounded by [`Limits`]: a watch or list from a resourceVersion
+//! older than the history window gets `410 Expired`.
 //!
 //! See `/work/shared/k8s-lease-api.md` for the behaviour this follows.
 
@@ -36,7 +38,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-pub use limits::{DEFAULT_HISTORY_WINDOW, Limits};
+pub use limits::Limits;
 pub use standalone::run_standalone;
 
 /// Server switches.

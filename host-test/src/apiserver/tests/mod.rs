@@ -187,6 +187,17 @@ fn uid(v: &Value) -> String {
     v["metadata"]["uid"].as_str().expect("uid").to_owned()
 }
 
+/// `TYPE name` for each line of a watch stream.
+fn events(body: &str) -> Vec<String> {
+    body.lines()
+        .map(|l| {
+            let e: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            let name = e["object"]["metadata"]["name"].as_str().expect("name");
+            format!("{} {name}", e["type"].as_str().expect("type"))
+        })
+        .collect()
+}
+
 /// A stored item as the server serializes it.
 fn gojson_item(v: &Value) -> String {
     super::gojson::to_string(v)
