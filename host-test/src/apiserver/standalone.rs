@@ -132,8 +132,11 @@ pub async fn run_standalone(
     } else {
         None
     };
+    // Listen before saying so: a SIGTERM right after the message must not kill the process
+    // before the scratch directory is removed.
+    let stop = stop_signal()?;
     println!("serving until Ctrl-C (or SIGTERM)");
-    stop_signal().await?;
+    stop.await?;
     server.shutdown().await;
     Ok(())
 }
@@ -163,17 +166,24 @@ fn write_scratch_ca(
     Ok(dir)
 }
 
-/// Waits for Ctrl-C or (on Unix) SIGTERM, so that the scratch directory is removed either way.
-async fn stop_signal() -> anyhow::Result<()> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+/// A future that resolves on Ctrl-C or (on Unix) SIGTERM; on Unix both are handled from this
+/// call on, so that the scratch directory is removed either way.
+#[cfg(unix)]
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    Ok(async move {
         tokio::select! {
-            ctrl_c = tokio::signal::ctrl_c() => ctrl_c.context("waiting for Ctrl-C"),
-            _ = term.recv() => Ok(()),
+            _ = int.recv() => {}
+            _ = term.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")
+        Ok(())
+    })
+}
+
+/// A future that resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
+    Ok(async { tokio::signal::ctrl_c().await.context("waiting for Ctrl-C") })
 }
