@@ -10,7 +10,7 @@ use host_test::host::{LeaseHost, Sandbox};
 const USAGE: &str = "usage:
   host-test demo [--replicas N] [--rounds N] [--lease-seconds N] [--keep-serving KUBECONFIG]
   host-test name <domain>...
-  host-test apiserver [--kubeconfig PATH] [--sa-dir DIR] [--namespace NS]";
+  host-test apiserver [--kubeconfig PATH] [--sa-dir DIR] [--namespace NS] [--history N]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -82,12 +82,21 @@ async fn names(domains: &[String]) -> anyhow::Result<()> {
 
 async fn apiserver(args: &[String]) -> anyhow::Result<()> {
     let (mut kubeconfig, mut sa_dir, mut namespace) = (None, None, "default".to_owned());
-    for (flag, value) in flags(args, &["--kubeconfig", "--sa-dir", "--namespace"])? {
+    let mut limits = host_test::apiserver::Limits::default();
+    let known = ["--kubeconfig", "--sa-dir", "--namespace", "--history"];
+    for (flag, value) in flags(args, &known)? {
         match flag.as_str() {
             "--kubeconfig" => kubeconfig = Some(PathBuf::from(value)),
             "--sa-dir" => sa_dir = Some(PathBuf::from(value)),
+            "--history" => {
+                limits.history_window = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .with_context(|| format!("--history {value:?} is not a positive number"))?;
+            }
             _ => namespace = value,
         }
     }
-    host_test::apiserver::run_standalone(kubeconfig, sa_dir, namespace).await
+    host_test::apiserver::run_standalone(kubeconfig, sa_dir, namespace, limits).await
 }

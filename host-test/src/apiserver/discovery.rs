@@ -5,8 +5,8 @@
 use http::Method;
 use serde_json::{Value, json};
 
+use super::exchange::{Reply, Req};
 use super::gojson;
-use super::routes::{Reply, Req};
 use super::status::{GROUP, Status};
 
 /// The Kubernetes version the emulator claims.

@@ -8,11 +8,11 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::exchange::{Reply, Req};
 use super::gojson;
 use super::lease::{API_VERSION, DecodeError, Decoded, Lease};
 use super::microtime;
 use super::patch;
-use super::routes::{Reply, Req};
 use super::selectors::{FieldSelector, LabelSelector};
 use super::status::{FieldError, KIND, RESOURCE, Status};
 use super::store::Store;
@@ -275,6 +275,7 @@ impl Ctx<'_> {
             None => None,
         };
         let store = lock(&self.shared.store);
+        self.check_list_not_compacted(&store, start.as_ref().map(|(_, rv)| *rv))?;
         let revision = store.revision();
         let ns = (!namespace.is_empty()).then_some(namespace);
         let mut items: Vec<Lease> = store
@@ -318,6 +319,31 @@ impl Ctx<'_> {
             "items": items.iter().map(|l| l.to_value(false)).collect::<Vec<_>>(),
         });
         Ok(Reply::json(200, gojson::to_body(&list)))
+    }
+
+    /// 410 Expired for a list at a revision whose changes left the history window: a continue
+    /// token's, or an exact `resourceVersion` (the texts of the etcd store's compaction errors).
+    fn check_list_not_compacted(
+        &self,
+        store: &Store,
+        continued: Option<u64>,
+    ) -> Result<(), Status> {
+        if let Some(rv) = continued {
+            return store.check_not_compacted(rv).map_err(|_| {
+                Status::expired(
+                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+                )
+            });
+        }
+        let q = &self.req.query;
+        if q.get("resourceVersionMatch") == Some("Exact")
+            && let Ok(rv) = parse_rv(q.get("resourceVersion").unwrap_or_default())
+        {
+            return store.check_not_compacted(rv).map_err(|_| {
+                Status::expired("The resourceVersion for the provided list is too old.")
+            });
+        }
+        Ok(())
     }
 
     fn create(&self, namespace: &str) -> Result<Reply, Status> {

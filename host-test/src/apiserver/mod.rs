@@ -3,14 +3,18 @@
 //! One in-memory store behind TLS (a freshly minted CA and serving certificate), bearer-token
 //! authentication with optional per-token namespace allow-lists, the Lease REST verbs with the
 //! real server's Status bodies, legacy discovery, Table output for `kubectl get`, and a record of
-//! every request and every accepted write for later checking.
+//! the recent requests and accepted writes for later checking. What it keeps and how long it
+//! waits for a slow client are bounded by [`Limits`]: a watch or list from a resourceVersion
+//! older than the history window gets `410 Expired`.
 //!
 //! See `/work/shared/k8s-lease-api.md` for the behaviour this follows.
 
 mod discovery;
+mod exchange;
 mod gojson;
 mod handlers;
 mod lease;
+mod limits;
 mod microtime;
 mod patch;
 mod routes;
@@ -26,7 +30,7 @@ mod watch;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -34,6 +38,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use limits::Limits;
 pub use standalone::run_standalone;
 
 /// Server switches.
@@ -119,9 +124,10 @@ pub(crate) struct Identity {
 /// State shared by the accept loop, the connections and the handle.
 pub(crate) struct Shared {
     pub options: Options,
+    pub limits: Limits,
     pub tokens: Mutex<HashMap<String, Identity>>,
     pub store: Mutex<store::Store>,
-    pub requests: Mutex<Vec<RequestRecord>>,
+    pub requests: Mutex<VecDeque<RequestRecord>>,
 }
 
 /// A running emulated apiserver. Clones share the server; the accept loop stops when the last
@@ -150,6 +156,15 @@ impl ApiServer {
     /// # Errors
     /// When the certificates cannot be made or the port cannot be bound.
     pub async fn start(options: Options) -> anyhow::Result<ApiServer> {
+        ApiServer::start_with_limits(options, Limits::default()).await
+    }
+
+    /// [`ApiServer::start`] with the history window, request-log window and timeouts of
+    /// `limits`.
+    ///
+    /// # Errors
+    /// When the certificates cannot be made or the port cannot be bound.
+    pub async fn start_with_limits(options: Options, limits: Limits) -> anyhow::Result<ApiServer> {
         let pki = tls::Pki::mint()?;
         let acceptor = pki.acceptor()?;
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
@@ -157,8 +172,9 @@ impl ApiServer {
         let shared = Arc::new(Shared {
             options,
             tokens: Mutex::new(HashMap::new()),
-            store: Mutex::new(store::Store::default()),
-            requests: Mutex::new(Vec::new()),
+            store: Mutex::new(store::Store::new(limits.history_window)),
+            requests: Mutex::new(VecDeque::new()),
+            limits,
         });
         let task = tokio::spawn(routes::accept_loop(listener, acceptor, Arc::clone(&shared)));
         Ok(ApiServer {
@@ -199,14 +215,16 @@ impl ApiServer {
         lock(&self.shared.tokens).remove(token);
     }
 
-    /// Every accepted write, in commit order.
+    /// The accepted writes in the history window (the last [`Limits::history_window`]), in
+    /// commit order.
     pub fn history(&self) -> Vec<WriteRecord> {
-        lock(&self.shared.store).history().to_vec()
+        lock(&self.shared.store).history().cloned().collect()
     }
 
-    /// Every request received so far, in arrival order of completion.
+    /// The requests in the request-log window (the last [`Limits::request_log_window`]), in
+    /// order of completion.
     pub fn requests(&self) -> Vec<RequestRecord> {
-        lock(&self.shared.requests).clone()
+        lock(&self.shared.requests).iter().cloned().collect()
     }
 
     /// The JSON a GET of the lease would return (without the trailing newline), if it exists.

@@ -1,9 +1,11 @@
 //! The HTTP side: the TLS accept loop, one hyper HTTP/1.1 connection per client, and the
-//! request pipeline: read body, record, authenticate, authorize, route, reply.
+//! request pipeline: authenticate (on the headers alone), read body, record, authorize, route,
+//! reply.
 //!
 //! The pipeline is one plain function ([`dispatch`]) from a fully read [`Req`] to a [`Reply`],
 //! so fault injection (a hook before `dispatch`) and a plain-http listener (another caller of
-//! [`serve_connection`]) slot in without touching the handlers.
+//! [`serve_connection`]) slot in without touching the handlers. Slow clients are cut off: the
+//! TLS handshake and each request's headers must arrive within the [`Limits`].
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -17,19 +19,22 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Frame, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 
+use super::exchange::{Query, Reply, Req};
+use super::limits::{Limits, push_bounded};
 use super::status::{GROUP, Status};
-use super::{RequestRecord, Shared, discovery, handlers, lock};
+use super::{Identity, RequestRecord, Shared, discovery, handlers, lock};
 
 /// The request body limit kube-apiserver applies (3 MiB).
 const MAX_BODY: usize = 3 * 1024 * 1024;
 
-/// Accepts TCP connections, completes TLS, and serves each connection on its own task.
+/// Accepts TCP connections, completes TLS (within the TLS-accept timeout), and serves each
+/// connection on its own task.
 pub(crate) async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, shared: Arc<Shared>) {
     loop {
         let tcp = match listener.accept().await {
@@ -43,47 +48,34 @@ pub(crate) async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, sh
         let acceptor = acceptor.clone();
         let shared = Arc::clone(&shared);
         tokio::spawn(async move {
-            // A failed handshake (e.g. a client that does not trust the CA) just ends here.
-            if let Ok(tls) = acceptor.accept(tcp).await {
+            // A failed or stalled handshake (a client that does not trust the CA, or one that
+            // sends nothing) just ends here, closing the socket.
+            let handshake = acceptor.accept(tcp);
+            if let Ok(Ok(tls)) =
+                tokio::time::timeout(shared.limits.tls_accept_timeout, handshake).await
+            {
                 serve_connection(tls, shared).await;
             }
         });
     }
 }
 
-/// Serves HTTP/1.1 requests on one established connection (TLS or plain).
+/// Serves HTTP/1.1 requests on one established connection (TLS or plain); a client that does
+/// not send a request's headers within the header-read timeout is disconnected.
 pub(crate) async fn serve_connection<I>(io: I, shared: Arc<Shared>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let limits: Limits = shared.limits.clone();
     let svc = service_fn(move |req| {
         let shared = Arc::clone(&shared);
         async move { Ok::<_, Infallible>(handle(shared, req).await) }
     });
     let _ = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
         .serve_connection(TokioIo::new(io), svc)
         .await;
-}
-
-/// A request with its body read, and the authenticated user once known.
-pub(crate) struct Req {
-    pub method: Method,
-    pub path: String,
-    pub query: Query,
-    pub content_type: Option<String>,
-    pub accept: Option<String>,
-    pub body: Bytes,
-    pub user: String,
-}
-
-/// A response: code, body (or a stream of chunks), content type and extra headers.
-pub(crate) struct Reply {
-    pub code: u16,
-    pub body: Vec<u8>,
-    pub content_type: &'static str,
-    pub headers: Vec<(&'static str, String)>,
-    /// When set, the body is streamed from here (watch) instead of `body`.
-    pub stream: Option<mpsc::Receiver<Bytes>>,
 }
 
 /// Response bodies: whole, or streamed.
@@ -106,97 +98,6 @@ impl hyper::body::Body for ChannelBody {
     }
 }
 
-impl Reply {
-    /// A Status response.
-    pub fn status(s: &Status) -> Reply {
-        let mut reply = Reply::json(s.http, s.body());
-        if let Some(n) = s.retry_after {
-            reply.headers.push(("Retry-After", n.to_string()));
-        }
-        reply
-    }
-
-    /// A JSON response.
-    pub fn json(code: u16, body: Vec<u8>) -> Reply {
-        Reply {
-            code,
-            body,
-            content_type: "application/json",
-            headers: Vec::new(),
-            stream: None,
-        }
-    }
-
-    /// A plain-text response.
-    pub fn text(code: u16, body: &str) -> Reply {
-        Reply {
-            code,
-            body: body.as_bytes().to_vec(),
-            content_type: "text/plain; charset=utf-8",
-            headers: Vec::new(),
-            stream: None,
-        }
-    }
-}
-
-impl From<Status> for Reply {
-    fn from(s: Status) -> Reply {
-        Reply::status(&s)
-    }
-}
-
-/// Decoded query parameters, in order.
-#[derive(Default)]
-pub(crate) struct Query(Vec<(String, String)>);
-
-impl Query {
-    fn parse(raw: Option<&str>) -> Query {
-        let pairs = raw
-            .unwrap_or_default()
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (percent_decode(k), percent_decode(v))
-            })
-            .collect();
-        Query(pairs)
-    }
-
-    /// The first value of `key`.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// `application/x-www-form-urlencoded` decoding.
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = |c: u8| (c as char).to_digit(16);
-                match (hex(b[i + 1]), hex(b[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn header(parts: &http::request::Parts, name: http::header::HeaderName) -> Option<String> {
     parts
         .headers
@@ -205,7 +106,33 @@ fn header(parts: &http::request::Parts, name: http::header::HeaderName) -> Optio
         .map(str::to_owned)
 }
 
-/// Reads the request, runs the pipeline, records the exchange, builds the response.
+/// The identity an `Authorization: Bearer …` header authenticates as.
+fn authenticate(shared: &Shared, authorization: Option<&str>) -> Option<Identity> {
+    let token = authorization.and_then(|h| {
+        let (scheme, rest) = h.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+    })?;
+    lock(&shared.tokens).get(token).cloned()
+}
+
+/// Reads a body up to [`MAX_BODY`].
+async fn read_body(body: Incoming) -> Result<Bytes, Status> {
+    match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(_) => Err(Status {
+            http: 413,
+            status: "Failure",
+            message: format!("Request entity too large: limit is {MAX_BODY}"),
+            reason: "RequestEntityTooLarge",
+            details: None,
+            code: 413,
+            retry_after: None,
+        }),
+    }
+}
+
+/// Authenticates on the headers, then reads the body, runs the pipeline, records the exchange
+/// and builds the response. An unauthenticated request's body is never read.
 async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ResponseBody> {
     let (parts, body) = req.into_parts();
     let content_type = header(&parts, http::header::CONTENT_TYPE);
@@ -217,46 +144,46 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Respons
         .path_and_query()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    let body = Limited::new(body, MAX_BODY)
-        .collect()
-        .await
-        .map(|b| b.to_bytes());
 
-    let reply = match &body {
-        Err(_) => Reply::status(&Status {
-            http: 413,
-            status: "Failure",
-            message: format!("Request entity too large: limit is {MAX_BODY}"),
-            reason: "RequestEntityTooLarge",
-            details: None,
-            code: 413,
-            retry_after: None,
-        }),
-        Ok(bytes) => {
-            let mut req = Req {
-                method: parts.method.clone(),
-                path: parts.uri.path().to_owned(),
-                query: Query::parse(parts.uri.query()),
-                content_type: content_type.clone(),
-                accept: accept.clone(),
-                body: bytes.clone(),
-                user: String::new(),
-            };
-            dispatch(&shared, &mut req, authorization.as_deref())
-        }
+    let (reply, body) = match authenticate(&shared, authorization.as_deref()) {
+        None => (Status::unauthorized().into(), Bytes::new()),
+        Some(identity) => match read_body(body).await {
+            Err(too_large) => (too_large.into(), Bytes::new()),
+            Ok(bytes) => {
+                let req = Req {
+                    method: parts.method.clone(),
+                    path: parts.uri.path().to_owned(),
+                    query: Query::parse(parts.uri.query()),
+                    content_type: content_type.clone(),
+                    accept: accept.clone(),
+                    body: bytes.clone(),
+                    user: identity.user.clone(),
+                };
+                (dispatch(&shared, &req, &identity), bytes)
+            }
+        },
     };
 
-    lock(&shared.requests).push(RequestRecord {
+    let record = RequestRecord {
         method: parts.method.to_string(),
         path_and_query,
         content_type,
         accept,
         user_agent,
         has_authorization: authorization.is_some(),
-        body: body.map(|b| b.to_vec()).unwrap_or_default(),
+        body: body.to_vec(),
         status: reply.code,
-    });
+    };
+    push_bounded(
+        &mut lock(&shared.requests),
+        record,
+        shared.limits.request_log_window,
+    );
+    response(reply)
+}
 
+/// The hyper response for a reply, with the headers every kube-apiserver response carries.
+fn response(reply: Reply) -> Response<ResponseBody> {
     let body = match reply.stream {
         Some(rx) => ChannelBody(rx).boxed(),
         None => Full::new(Bytes::from(reply.body)).boxed(),
@@ -284,18 +211,8 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Respons
     response
 }
 
-/// Authenticates, authorizes and routes one request.
-pub(crate) fn dispatch(shared: &Arc<Shared>, req: &mut Req, authorization: Option<&str>) -> Reply {
-    let token = authorization.and_then(|h| {
-        let (scheme, rest) = h.split_once(' ')?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
-    });
-    let identity = token.and_then(|t| lock(&shared.tokens).get(t).cloned());
-    let Some(identity) = identity else {
-        return Status::unauthorized().into();
-    };
-    req.user = identity.user.clone();
-
+/// Authorizes and routes one authenticated request.
+pub(crate) fn dispatch(shared: &Arc<Shared>, req: &Req, identity: &Identity) -> Reply {
     let path = req.path.trim_end_matches('/').to_owned();
     let segs: Vec<&str> = path.split('/').skip(1).collect();
     const GV: [&str; 3] = ["apis", GROUP, "v1"];

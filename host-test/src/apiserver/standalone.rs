@@ -1,15 +1,50 @@
 //! Files clients need to reach the emulator (a service-account directory, a kubeconfig) and
 //! the standalone mode behind `host-test apiserver`.
+//!
+//! Every file is private: written 0600 (to a fresh temporary file in the same directory, then
+//! renamed over the target, so a reader never sees half a file), in a directory created 0700
+//! when absent. Nothing goes to a predictable path: without a directory named by the user, the
+//! CA goes into a fresh private temporary directory.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use base64::Engine as _;
 
-use super::{ApiServer, Options};
+use super::{ApiServer, Limits, Options};
 
-/// Writes `token`, `ca.crt` and `namespace` into `dir` (which must exist).
+/// Creates `dir` and its missing parents, each 0700 (an existing directory is left as it is).
+fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+}
+
+/// Writes `contents` to `path` readable by the owner only (0600), creating its directory.
+pub(crate) fn write_private(path: &Path, contents: &str) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    create_private_dir(dir)?;
+    let context = || format!("writing {}", path.display());
+    // tempfile creates the file 0600 under a random name.
+    let mut file = tempfile::Builder::new()
+        .prefix(".kube-lease-")
+        .tempfile_in(dir)
+        .with_context(context)?;
+    file.write_all(contents.as_bytes()).with_context(context)?;
+    file.persist(path).with_context(context)?;
+    Ok(())
+}
+
+/// Writes `token`, `ca.crt` and `namespace` into `dir` (created 0700 if absent), each 0600.
 pub(crate) fn write_service_account_dir(
     dir: &Path,
     ca_pem: &str,
@@ -21,8 +56,7 @@ pub(crate) fn write_service_account_dir(
         ("ca.crt", ca_pem),
         ("namespace", namespace),
     ] {
-        let path = dir.join(file);
-        std::fs::write(&path, contents).with_context(|| format!("writing {}", path.display()))?;
+        write_private(&dir.join(file), contents)?;
     }
     Ok(())
 }
@@ -47,7 +81,7 @@ pub(crate) fn kubeconfig(url: &str, ca_pem: &str, token: &str, namespace: &str) 
     s
 }
 
-/// Writes [`kubeconfig`] to `path`.
+/// Writes [`kubeconfig`] to `path` (0600; its directory created 0700 if absent).
 pub(crate) fn write_kubeconfig(
     path: &Path,
     url: &str,
@@ -55,12 +89,12 @@ pub(crate) fn write_kubeconfig(
     token: &str,
     namespace: &str,
 ) -> anyhow::Result<()> {
-    std::fs::write(path, kubeconfig(url, ca_pem, token, namespace))
-        .with_context(|| format!("writing {}", path.display()))
+    write_private(path, &kubeconfig(url, ca_pem, token, namespace))
 }
 
-/// Runs an emulator until Ctrl-C: one admin token, an optional kubeconfig and service-account
-/// directory for it, and usage hints on stdout.
+/// Runs an emulator with `limits` until Ctrl-C: one admin token, an optional kubeconfig and
+/// service-account directory for it (else the CA in a fresh private temporary directory,
+/// removed at exit), and usage hints on stdout.
 ///
 /// # Errors
 /// When the server cannot start or a file cannot be written.
@@ -68,8 +102,9 @@ pub async fn run_standalone(
     kubeconfig: Option<PathBuf>,
     sa_dir: Option<PathBuf>,
     namespace: String,
+    limits: Limits,
 ) -> anyhow::Result<()> {
-    let server = ApiServer::start(Options::default()).await?;
+    let server = ApiServer::start_with_limits(Options::default(), limits).await?;
     let token = format!("admin.{}", uuid::Uuid::new_v4().simple());
     server.add_token(&token, "kube-lease-admin", None);
     println!(
@@ -82,7 +117,6 @@ pub async fn run_standalone(
         println!("  try: kubectl --kubeconfig {} get leases", path.display());
     }
     if let Some(dir) = &sa_dir {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         server.write_service_account_dir(dir, &token, &namespace)?;
         println!("service-account directory: {}", dir.display());
         let addr = server.addr();
@@ -92,21 +126,64 @@ pub async fn run_standalone(
             addr.port()
         );
     }
-    if kubeconfig.is_none() && sa_dir.is_none() {
-        let ca =
-            std::env::temp_dir().join(format!("kube-lease-emulator-{}.crt", server.addr().port()));
-        std::fs::write(&ca, server.ca_pem())?;
-        println!("CA certificate: {}", ca.display());
-        println!(
-            "  try: kubectl --server {} --certificate-authority {} --token {token} get leases -n {namespace}",
-            server.url(),
-            ca.display()
-        );
-    }
-    println!("serving until Ctrl-C");
-    tokio::signal::ctrl_c()
-        .await
-        .context("waiting for Ctrl-C")?;
+    // Without a directory named by the user: a fresh private one, removed when serving ends.
+    let _scratch = if kubeconfig.is_none() && sa_dir.is_none() {
+        Some(write_scratch_ca(&server, &token, &namespace)?)
+    } else {
+        None
+    };
+    // Listen before saying so: a SIGTERM right after the message must not kill the process
+    // before the scratch directory is removed.
+    let stop = stop_signal()?;
+    println!("serving until Ctrl-C (or SIGTERM)");
+    stop.await?;
     server.shutdown().await;
     Ok(())
+}
+
+/// Writes the CA into a fresh 0700 temporary directory and prints where, with a kubectl hint.
+fn write_scratch_ca(
+    server: &ApiServer,
+    token: &str,
+    namespace: &str,
+) -> anyhow::Result<tempfile::TempDir> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("kube-lease-emulator-");
+    // tempfile creates directories with the umask's mode (often 0755): ask for 0700.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+    let dir = builder
+        .tempdir()
+        .context("creating a private temporary directory")?;
+    let ca = dir.path().join("ca.crt");
+    write_private(&ca, &server.ca_pem())?;
+    println!("CA certificate: {}", ca.display());
+    println!(
+        "  try: kubectl --server {} --certificate-authority {} --token {token} get leases -n {namespace}",
+        server.url(),
+        ca.display()
+    );
+    Ok(dir)
+}
+
+/// A future that resolves on Ctrl-C or (on Unix) SIGTERM; on Unix both are handled from this
+/// call on, so that the scratch directory is removed either way.
+#[cfg(unix)]
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt()).context("listening for Ctrl-C")?;
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        Ok(())
+    })
+}
+
+/// A future that resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = anyhow::Result<()>>> {
+    Ok(async { tokio::signal::ctrl_c().await.context("waiting for Ctrl-C") })
 }

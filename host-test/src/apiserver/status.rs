@@ -322,6 +322,11 @@ impl Status {
         Self::failure(500, "", message.into(), None)
     }
 
+    /// 410 Expired: a resourceVersion (or continue token) older than the history window.
+    pub fn expired(message: impl Into<String>) -> Self {
+        Self::failure(410, "Expired", message.into(), None)
+    }
+
     /// 200 Success for a delete.
     pub fn deleted(name: &str, uid: &str) -> Self {
         let mut details = Details::lease(name, RESOURCE);

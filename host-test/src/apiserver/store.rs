@@ -1,12 +1,14 @@
 //! The object store: leases by namespace and name, one store-wide revision counter (like
-//! etcd's), and the history of accepted writes.
+//! etcd's), and a bounded history of accepted writes (the watch's replay window: older
+//! revisions are compacted away, as etcd and the watch cache do).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use super::lease::Lease;
+use super::limits::push_bounded;
 use super::microtime;
 use super::{Verb, WriteRecord};
 
@@ -19,41 +21,64 @@ pub(crate) struct Event {
     pub lease: Lease,
 }
 
+/// A resourceVersion older than the history window: the changes after it are gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Compacted {
+    /// The oldest revision a watch can still start from.
+    pub oldest: u64,
+}
+
 /// Leases, the revision counter, the write history and the change feed.
 pub(crate) struct Store {
     objects: BTreeMap<(String, String), Lease>,
     revision: u64,
-    history: Vec<WriteRecord>,
-    /// Every change, in revision order (index i has revision i + 1).
-    events: Vec<Event>,
+    /// How many writes `history` and `events` keep.
+    window: usize,
+    history: VecDeque<WriteRecord>,
+    /// The last `window` changes, in revision order (index i has revision `compacted + i + 1`).
+    events: VecDeque<Event>,
+    /// The revision up to which changes were dropped (0 while none were).
+    compacted: u64,
     /// Announces each new revision to watchers.
     changes: watch::Sender<u64>,
 }
 
-impl Default for Store {
-    fn default() -> Self {
+impl Store {
+    /// An empty store keeping the last `window` writes (at least one).
+    pub fn new(window: usize) -> Self {
         Store {
             objects: BTreeMap::new(),
             revision: 0,
-            history: Vec::new(),
-            events: Vec::new(),
+            window: window.max(1),
+            history: VecDeque::new(),
+            events: VecDeque::new(),
+            compacted: 0,
             changes: watch::channel(0).0,
         }
     }
-}
 
-impl Store {
     /// A receiver that sees each new revision.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
     }
 
-    /// The changes after revision `rev`.
-    pub fn events_after(&self, rev: u64) -> &[Event] {
-        let start = usize::try_from(rev)
+    /// The changes after revision `rev`, or [`Compacted`] when some of them were dropped.
+    pub fn events_after(&self, rev: u64) -> Result<Vec<Event>, Compacted> {
+        self.check_not_compacted(rev)?;
+        let start = usize::try_from(rev - self.compacted)
             .unwrap_or(usize::MAX)
             .min(self.events.len());
-        &self.events[start..]
+        Ok(self.events.range(start..).cloned().collect())
+    }
+
+    /// Whether the changes after revision `rev` are all still in the window.
+    pub fn check_not_compacted(&self, rev: u64) -> Result<(), Compacted> {
+        if rev < self.compacted {
+            return Err(Compacted {
+                oldest: self.compacted,
+            });
+        }
+        Ok(())
     }
 
     /// The current revision (0 before the first write).
@@ -87,7 +112,7 @@ impl Store {
         } else {
             "MODIFIED"
         };
-        self.events.push(Event {
+        self.push_event(Event {
             kind,
             lease: lease.clone(),
         });
@@ -110,7 +135,7 @@ impl Store {
         let mut at_delete = lease.clone();
         at_delete.meta.resource_version = self.revision.to_string();
         self.record(&at_delete, Verb::Delete, user, now);
-        self.events.push(Event {
+        self.push_event(Event {
             kind: "DELETED",
             lease: at_delete,
         });
@@ -118,16 +143,21 @@ impl Store {
         Some(lease)
     }
 
-    /// The accepted writes so far.
-    pub fn history(&self) -> &[WriteRecord] {
-        &self.history
+    /// The accepted writes in the window.
+    pub fn history(&self) -> impl Iterator<Item = &WriteRecord> {
+        self.history.iter()
+    }
+
+    fn push_event(&mut self, event: Event) {
+        let dropped = push_bounded(&mut self.events, event, self.window);
+        self.compacted += dropped as u64;
     }
 
     fn record(&mut self, lease: &Lease, verb: Verb, user: &str, now: OffsetDateTime) {
         let micros = now.unix_timestamp_nanos() / 1000;
         let spec = &lease.spec;
-        self.history.push(WriteRecord {
-            seq: self.history.len() as u64 + 1,
+        let record = WriteRecord {
+            seq: self.revision,
             at_unix_micros: i64::try_from(micros).unwrap_or(i64::MAX),
             verb,
             namespace: lease.meta.namespace.clone(),
@@ -140,6 +170,7 @@ impl Store {
             renew_time: spec.renew_time.map(microtime::format_micro),
             lease_duration_seconds: spec.lease_duration_seconds,
             lease_transitions: spec.lease_transitions,
-        });
+        };
+        push_bounded(&mut self.history, record, self.window);
     }
 }

@@ -1,6 +1,8 @@
 //! `?watch=true` on a lease collection: a chunked stream of `{"type","object"}` lines, from the
 //! requested resourceVersion (or synthetic ADDED events for the current state when it is
-//! empty or "0"), filtered by the selectors, as Tables when kubectl asks for them.
+//! empty or "0"), filtered by the selectors, as Tables when kubectl asks for them. A
+//! resourceVersion older than the history window gets 200 and one ERROR event with a 410
+//! `Expired` Status, then the end of the stream, as the watch cache answers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,12 +12,12 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
+use super::exchange::{Reply, Req};
 use super::gojson;
 use super::lease::Lease;
-use super::routes::{Reply, Req};
 use super::selectors::{FieldSelector, LabelSelector};
 use super::status::Status;
-use super::store::Event;
+use super::store::{Compacted, Event};
 use super::table::{self, Output};
 use super::{Shared, lock};
 
@@ -48,6 +50,18 @@ impl Filter {
         };
         Bytes::from(gojson::to_body(&json!({"type": kind, "object": object})))
     }
+}
+
+/// The ERROR event for a watch from `from` when the changes after it were compacted away:
+/// a 410 `Expired` Status (never a Table), as the watch cache writes it.
+fn expired_line(from: u64, compacted: Compacted) -> Bytes {
+    let status = Status::expired(format!(
+        "too old resource version: {from} ({})",
+        compacted.oldest
+    ));
+    Bytes::from(gojson::to_body(
+        &json!({"type": "ERROR", "object": status.to_value()}),
+    ))
 }
 
 /// Starts a watch; the reply streams until the client goes away or `timeoutSeconds` passes.
@@ -96,7 +110,14 @@ pub(crate) fn start(
                 }
             }
             loop {
-                let events: Vec<Event> = lock(&shared.store).events_after(seen).to_vec();
+                let events = lock(&shared.store).events_after(seen);
+                let events: Vec<Event> = match events {
+                    Ok(events) => events,
+                    Err(compacted) => {
+                        let _ = tx.send(expired_line(seen, compacted)).await;
+                        return;
+                    }
+                };
                 for e in events {
                     seen = seen.max(e.lease.meta.resource_version.parse().unwrap_or(seen));
                     if filter.wants(&e.lease)

@@ -7,6 +7,7 @@ mod crud;
 mod fake;
 mod locking;
 mod origins;
+mod standalone;
 mod support;
 mod transport;
 mod wire;

@@ -13,7 +13,7 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::{ApiServer, Options, Verb};
+use super::{ApiServer, Limits, Options, Verb};
 
 const NS: &str = "default";
 const TOKEN: &str = "test-token";
@@ -148,7 +148,14 @@ impl Client {
 }
 
 async fn server(options: Options) -> (ApiServer, Client) {
-    let server = ApiServer::start(options).await.expect("start");
+    server_with(options, Limits::default()).await
+}
+
+/// A server with `limits`, and a client with a token it accepts.
+async fn server_with(options: Options, limits: Limits) -> (ApiServer, Client) {
+    let server = ApiServer::start_with_limits(options, limits)
+        .await
+        .expect("start");
     server.add_token(TOKEN, USER, None);
     let client = Client::new(&server, Some(TOKEN));
     (server, client)
@@ -180,11 +187,25 @@ fn uid(v: &Value) -> String {
     v["metadata"]["uid"].as_str().expect("uid").to_owned()
 }
 
+/// `TYPE name` for each line of a watch stream.
+fn events(body: &str) -> Vec<String> {
+    body.lines()
+        .map(|l| {
+            let e: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            let name = e["object"]["metadata"]["name"].as_str().expect("name");
+            format!("{} {name}", e["type"].as_str().expect("type"))
+        })
+        .collect()
+}
+
 /// A stored item as the server serializes it.
 fn gojson_item(v: &Value) -> String {
     super::gojson::to_string(v)
 }
 
 mod access;
+mod files;
+mod history;
 mod reads;
+mod slow_clients;
 mod writes;

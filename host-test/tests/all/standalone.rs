@@ -1,0 +1,154 @@
+//! The standalone emulator (`host-test apiserver`) as a user runs it: the token, kubeconfig
+//! and CA files are private (0600, directories 0700) and go where the user said, or into a
+//! fresh private temporary directory that SIGTERM cleans up, never to a fixed `/tmp` path.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// A generous bound that only proves "starts" or "stops", never a timing.
+const NEVER_HANGS: Duration = Duration::from_secs(60);
+
+fn host_test() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_host-test"))
+}
+
+/// Starts `host-test apiserver ARGS`; returns it with its stdout up to "serving until".
+async fn start(args: &[&str]) -> (Child, Vec<String>) {
+    let mut child = host_test()
+        .arg("apiserver")
+        .args(args)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn host-test apiserver");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut out = Vec::new();
+    tokio::time::timeout(NEVER_HANGS, async {
+        while let Some(line) = lines.next_line().await.expect("stdout") {
+            let serving = line.starts_with("serving until");
+            out.push(line);
+            if serving {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("the emulator starts");
+    assert!(
+        out.last().is_some_and(|l| l.starts_with("serving until")),
+        "{out:?}"
+    );
+    (child, out)
+}
+
+/// Stops it with SIGTERM, as a service manager would, and expects a clean exit.
+async fn stop(mut child: Child) {
+    let pid = child.id().expect("running").to_string();
+    let kill = Command::new("kill").args(["-TERM", &pid]).status().await;
+    assert!(kill.expect("kill").success());
+    let exit = tokio::time::timeout(NEVER_HANGS, child.wait()).await;
+    let exit = exit.expect("exits on SIGTERM").expect("wait");
+    assert!(exit.success(), "{exit}");
+}
+
+fn mode(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The path printed after `prefix` in the emulator's output.
+fn printed(out: &[String], prefix: &str) -> PathBuf {
+    let line = out.iter().find_map(|l| l.strip_prefix(prefix));
+    PathBuf::from(line.unwrap_or_else(|| panic!("no {prefix:?} in {out:?}")))
+}
+
+#[tokio::test]
+async fn files_go_private_into_the_directories_the_user_named() {
+    let root = tempfile::tempdir().unwrap();
+    let kubeconfig = root.path().join("kube/config");
+    let sa = root.path().join("sa/replica");
+    let (child, out) = start(&[
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--sa-dir",
+        sa.to_str().unwrap(),
+        "--namespace",
+        "netbird",
+        "--history",
+        "5",
+    ])
+    .await;
+    assert_eq!(printed(&out, "kubeconfig: "), kubeconfig);
+    assert_eq!(printed(&out, "service-account directory: "), sa);
+    for dir in ["kube", "sa", "sa/replica"] {
+        assert_eq!(mode(&root.path().join(dir)), 0o700, "{dir}");
+    }
+    for file in [
+        &kubeconfig,
+        &sa.join("token"),
+        &sa.join("ca.crt"),
+        &sa.join("namespace"),
+    ] {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+    assert!(
+        !out.iter().any(|l| l.starts_with("CA certificate: ")),
+        "{out:?}"
+    );
+    stop(child).await;
+    assert!(
+        kubeconfig.exists() && sa.join("token").exists(),
+        "the user's files stay"
+    );
+}
+
+#[tokio::test]
+async fn without_a_directory_the_ca_goes_to_a_fresh_private_temporary_one() {
+    let (first, out) = start(&[]).await;
+    let (second, out2) = start(&[]).await;
+    let ca = printed(&out, "CA certificate: ");
+    let dir = ca.parent().expect("in a directory").to_owned();
+    assert_ne!(
+        dir,
+        std::env::temp_dir(),
+        "not a fixed name in the temp dir"
+    );
+    assert_ne!(
+        dir,
+        printed(&out2, "CA certificate: ").parent().unwrap(),
+        "fresh each time"
+    );
+    assert_eq!((mode(&dir), mode(&ca)), (0o700, 0o600));
+    let pem = std::fs::read_to_string(&ca).unwrap();
+    assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"), "{pem}");
+    stop(first).await;
+    assert!(!dir.exists(), "removed when the server stops");
+    stop(second).await;
+}
+
+#[tokio::test]
+async fn a_history_window_below_one_is_refused() {
+    let run = host_test()
+        .args(["apiserver", "--history", "0"])
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(NEVER_HANGS, run)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--history \"0\" is not a positive number"),
+        "{stderr}"
+    );
+}
