@@ -147,24 +147,18 @@ mod tests {
 
     #[test]
     fn absent_fields_are_left_out() {
-        let bare = Lease {
-            name: "x".into(),
-            namespace: None,
-            resource_version: None,
-            uid: None,
-            creation_timestamp: None,
-            labels: Vec::new(),
-            annotations: Vec::new(),
-            spec: LeaseSpec {
-                holder_identity: None,
-                lease_duration_seconds: None,
-                acquire_time: Some(MicroTime { unix_micros: -1 }),
-                renew_time: None,
-                lease_transitions: None,
-                strategy: Some("OldestEmulationVersion".into()),
-                preferred_holder: Some("b".into()),
-            },
-        };
+        let mut bare = sample();
+        bare.name = "x".into();
+        (bare.namespace, bare.resource_version, bare.uid) = (None, None, None);
+        bare.creation_timestamp = None;
+        bare.labels.clear();
+        bare.annotations.clear();
+        let spec = &mut bare.spec;
+        (spec.holder_identity, spec.lease_duration_seconds) = (None, None);
+        (spec.renew_time, spec.lease_transitions) = (None, None);
+        spec.acquire_time = Some(MicroTime { unix_micros: -1 });
+        spec.strategy = Some("OldestEmulationVersion".into());
+        spec.preferred_holder = Some("b".into());
         assert_eq!(
             serde_json::to_string(&lease(&bare)).unwrap(),
             r#"{"apiVersion":"coordination.k8s.io/v1","kind":"Lease","metadata":{"name":"x"},"spec":{"acquireTime":"1969-12-31T23:59:59.999999Z","strategy":"OldestEmulationVersion","preferredHolder":"b"}}"#
