@@ -7,6 +7,13 @@
 //!
 //! Set `KUBE_LEASE_COMPONENT` to the path of an already built component to skip the nested build
 //! (for CI that builds the component once, or while the guest does not compile).
+//!
+//! Before the nested build it checks that the toolchain has the `wasm32-wasip2` standard library
+//! and, where rustup did not install it on first use, runs `rustup target add wasm32-wasip2`; if
+//! that fails the build stops with one line naming that command (`build/wasm_target.rs`).
+
+#[path = "build/wasm_target.rs"]
+mod wasm_target;
 
 use std::env;
 use std::fs;
@@ -32,6 +39,7 @@ fn main() {
         .to_path_buf();
 
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=build");
     println!("cargo:rerun-if-env-changed={OVERRIDE_VAR}");
 
     let component = match env::var_os(OVERRIDE_VAR) {
@@ -40,7 +48,13 @@ fn main() {
             println!("cargo:rerun-if-changed={}", path.display());
             path
         }
-        _ => build_component(&workspace, &out_dir),
+        _ => {
+            if let Err(line) = ensure_guest_target(&workspace) {
+                println!("cargo::error={line}");
+                return;
+            }
+            build_component(&workspace, &out_dir)
+        }
     };
 
     let component = component
@@ -52,6 +66,19 @@ fn main() {
         component.display().to_string()
     );
     fs::write(out_dir.join("component.rs"), generated).expect("write OUT_DIR/component.rs");
+}
+
+/// Makes sure the toolchain has the guest target, adding it with rustup if it has not.
+fn ensure_guest_target(workspace: &Path) -> Result<(), String> {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let libdir = wasm_target::target_libdir(Command::new(rustc), TARGET)?;
+    wasm_target::ensure(&libdir, TARGET, || {
+        println!(
+            "cargo::warning=the {TARGET} target is not installed; running `{}`",
+            wasm_target::fix_command(TARGET)
+        );
+        wasm_target::rustup_add(Command::new("rustup"), TARGET, workspace)
+    })
 }
 
 /// Runs the nested `cargo build` and returns the path of the built component.

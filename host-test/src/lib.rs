@@ -6,3 +6,9 @@ pub mod cluster;
 pub mod demo;
 pub mod history;
 pub mod host;
+pub mod lease_cli;
+
+/// `build.rs`'s check for the guest target, compiled here only to run its unit tests.
+#[cfg(test)]
+#[path = "../build/wasm_target.rs"]
+mod wasm_target;

@@ -1,7 +1,8 @@
-//! `host-test`: run the demo, print lease names computed by the component, or serve the
-//! emulated apiserver for kubectl and other clients.
+//! `host-test`: run the demo, print lease names computed by the component, serve the
+//! emulated apiserver for kubectl and other clients, or call the component against any apiserver.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
 use host_test::demo::{self, DemoOptions};
@@ -10,11 +11,32 @@ use host_test::host::{LeaseHost, Sandbox};
 const USAGE: &str = "usage:
   host-test demo [--replicas N] [--rounds N] [--lease-seconds N] [--keep-serving KUBECONFIG]
   host-test name <domain>...
-  host-test apiserver [--kubeconfig PATH] [--sa-dir DIR] [--namespace NS] [--history N]";
+  host-test apiserver [--kubeconfig PATH] [--sa-dir DIR] [--namespace NS] [--history N]
+  host-test lease --server https://HOST[:PORT] --sa-dir DIR (get NAME | list | delete NAME)
+  host-test lease --server http://127.0.0.1:8001 [--sa-dir DIR | --namespace NS] (get NAME | list | delete NAME)
+      run the component against an apiserver as in a pod (DIR holds token, ca.crt, namespace;
+      TLS trusts only DIR/ca.crt), or through a `kubectl proxy` (no token sent; namespace from
+      DIR/namespace, else NS, else default). Prints the lease or LeaseList as JSON; a failure
+      (including `get` of an absent lease) is one `error: ...` line on stderr and exit status 1.";
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("lease") {
+        // Reports its own failures: one line, never a cause chain.
+        return host_test::lease_cli::main(&args[1..]).await;
+    }
+    match run(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The other subcommands.
+async fn run(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("demo") => demo::run(demo_options(&args[1..])?).await,
         Some("name") => names(&args[1..]).await,

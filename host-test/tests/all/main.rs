@@ -2,6 +2,7 @@
 //! emulated apiserver (or small misbehaving servers).
 
 mod auth;
+mod cli;
 mod construction;
 mod crud;
 mod fake;
