@@ -2,8 +2,8 @@
 //! made to show on demand.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -13,28 +13,47 @@ use tokio::net::{TcpListener, TcpStream};
 pub enum Behaviour {
     /// Reads the request, then closes the connection without a word.
     Close,
-    /// Reads the request and never answers (the connection stays open).
+    /// Reads the request head and never answers nor reads the body (the connection stays open).
     Hang,
     /// Answers 200 with a body of this many bytes.
     Huge(usize),
+    /// Answers this status and `Retry-After` (if not empty) with an HTML page of this many
+    /// bytes, as a load balancer does.
+    Page(u16, &'static str, usize),
     /// Answers 500 with the request's Authorization header in a plain-text body.
     EchoAuthorization,
     /// Answers this status, `Retry-After` header (if not empty) and body.
     Reply(u16, &'static str, &'static str),
 }
 
+/// One request as a fake server read it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    /// The request line and headers, up to the blank line.
+    pub head: String,
+    /// The body, `Content-Length` bytes of it (Hang reads none).
+    pub body: Vec<u8>,
+}
+
 /// Starts a plain-http fake server; it runs until the test ends.
 pub async fn serve(behaviour: Behaviour) -> SocketAddr {
+    serve_recording(behaviour).await.0
+}
+
+/// Starts a plain-http fake server that also keeps every request it reads.
+pub async fn serve_recording(behaviour: Behaviour) -> (SocketAddr, Arc<Mutex<Vec<Seen>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
     tokio::spawn(async move {
         let held = Arc::new(tokio::sync::Mutex::new(Vec::new()));
         while let Ok((stream, _)) = listener.accept().await {
-            let held = held.clone();
-            tokio::spawn(async move { answer(stream, behaviour, held).await });
+            let (held, log) = (held.clone(), log.clone());
+            tokio::spawn(async move { answer(stream, behaviour, held, log).await });
         }
     });
-    addr
+    (addr, seen)
 }
 
 /// A listener that accepts TCP connections and only counts them (holding each open).
@@ -57,47 +76,68 @@ async fn answer(
     mut stream: TcpStream,
     behaviour: Behaviour,
     held: Arc<tokio::sync::Mutex<Vec<TcpStream>>>,
+    log: Arc<Mutex<Vec<Seen>>>,
 ) {
     let head = read_head(&mut stream).await;
+    if let Behaviour::Hang = behaviour {
+        log.lock().unwrap().push(Seen {
+            head,
+            body: Vec::new(),
+        });
+        held.lock().await.push(stream);
+        return;
+    }
+    let body = read_body(&mut stream, &head).await;
+    log.lock().unwrap().push(Seen {
+        head: head.clone(),
+        body,
+    });
     match behaviour {
-        Behaviour::Close => drop(stream),
-        Behaviour::Hang => held.lock().await.push(stream),
+        Behaviour::Close | Behaviour::Hang => drop(stream),
         Behaviour::Huge(n) => {
-            let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {n}\r\n\r\n"
-            );
-            let _ = stream.write_all(head.as_bytes()).await;
-            let _ = stream.write_all(&vec![b' '; n]).await;
+            respond(&mut stream, 200, "application/json", "", &vec![b' '; n]).await;
+        }
+        Behaviour::Page(code, retry_after, n) => {
+            let page = format!("<html><body>{}</body></html>", "x".repeat(n));
+            respond(&mut stream, code, "text/html", retry_after, page.as_bytes()).await;
         }
         Behaviour::Reply(code, retry_after, body) => {
-            let retry = if retry_after.is_empty() {
-                String::new()
-            } else {
-                format!("retry-after: {retry_after}\r\n")
-            };
-            let resp = format!(
-                "HTTP/1.1 {code} X\r\ncontent-type: text/plain\r\n{retry}content-length: {}\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(resp.as_bytes()).await;
+            respond(
+                &mut stream,
+                code,
+                "text/plain",
+                retry_after,
+                body.as_bytes(),
+            )
+            .await;
         }
         Behaviour::EchoAuthorization => {
-            let auth = head
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .starts_with("authorization:")
-                        .then(|| l[14..].trim().to_owned())
-                })
-                .unwrap_or_default();
+            let auth = header(&head, "authorization").unwrap_or_default();
             let body = format!("upstream rejected credentials {auth}");
-            let resp = format!(
-                "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\ncontent-length: {}\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.write_all(resp.as_bytes()).await;
+            respond(&mut stream, 500, "text/plain", "", body.as_bytes()).await;
         }
     }
+}
+
+/// Writes one response: status, content type, `Retry-After` (if not empty) and body.
+async fn respond(
+    stream: &mut TcpStream,
+    code: u16,
+    content_type: &str,
+    retry_after: &str,
+    body: &[u8],
+) {
+    let retry = if retry_after.is_empty() {
+        String::new()
+    } else {
+        format!("retry-after: {retry_after}\r\n")
+    };
+    let head = format!(
+        "HTTP/1.1 {code} X\r\ncontent-type: {content_type}\r\n{retry}content-length: {}\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.write_all(body).await;
 }
 
 /// The request head (up to the blank line); the body, if any, is left unread.
@@ -111,4 +151,22 @@ async fn read_head(stream: &mut TcpStream) -> String {
         }
     }
     String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// The value of header `name` (lower case) in a request head.
+pub fn header<'h>(head: &'h str, name: &str) -> Option<&'h str> {
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// The `Content-Length` bytes of body after `head` (none without the header).
+async fn read_body(stream: &mut TcpStream, head: &str) -> Vec<u8> {
+    let len = header(head, "content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    let _ = stream.read_exact(&mut body).await;
+    body
 }

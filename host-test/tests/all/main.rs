@@ -6,6 +6,7 @@ mod cli;
 mod construction;
 mod crud;
 mod fake;
+mod hostile;
 mod locking;
 mod origins;
 mod standalone;

@@ -1,11 +1,14 @@
 //! Shared fixtures: a cluster per test, leases, and unwrapping the two layers of results.
 
 use std::fmt::Debug;
+use std::net::SocketAddr;
+use std::path::Path;
 
 use host_test::apiserver::Options;
 use host_test::cluster::{Account, Cluster};
 use host_test::host::{
-    CallResult, ClientHandle, Lease, LeaseError, LeaseSpec, MicroTime, Preconditions, Replica,
+    CallResult, ClientHandle, Config, Lease, LeaseError, LeaseSpec, MicroTime, Preconditions,
+    Replica, Sandbox,
 };
 
 /// The namespace every test cluster uses.
@@ -27,6 +30,34 @@ pub async fn connected() -> (Cluster, Account, Replica, ClientHandle) {
     let account = cluster.account("replica-0").unwrap();
     let (replica, client) = cluster.replica(&account).await.unwrap();
     (cluster, account, replica, client)
+}
+
+/// A replica whose only allowed origin is the plain-http `addr`, and its explicit-config
+/// client for it; with `creds`, that directory is mounted at `/creds` and its `token` is sent
+/// (over http, as a test of what a server does with it).
+pub async fn plain_http_client(
+    cluster: &Cluster,
+    addr: SocketAddr,
+    timeout_ms: u32,
+    creds: Option<&Path>,
+) -> (Replica, ClientHandle) {
+    let sandbox = Sandbox {
+        allowed_origins: vec![format!("http://{addr}")],
+        extra_dirs: creds
+            .map(|dir| vec![(dir.to_path_buf(), "/creds".into())])
+            .unwrap_or_default(),
+        ..Sandbox::default()
+    };
+    let mut replica = cluster.host.instantiate(sandbox).await.unwrap();
+    let config = Config {
+        base_url: format!("http://{addr}"),
+        namespace: NS.into(),
+        token_file: creds.map(|_| "/creds/token".into()),
+        timeout_ms: Some(timeout_ms),
+        allow_token_over_http: creds.is_some(),
+    };
+    let client = ok(replica.client_with_config(&config).await);
+    (replica, client)
 }
 
 /// The value of a call that must succeed.

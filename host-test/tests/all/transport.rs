@@ -4,32 +4,10 @@
 use std::time::{Duration, Instant};
 
 use host_test::apiserver::{ApiServer, Options};
-use host_test::host::{Config, LeaseError, Sandbox, StatusKind};
+use host_test::host::{Config, LeaseError, StatusKind};
 
 use crate::fake::{Behaviour, serve};
 use crate::support::*;
-
-/// A replica whose explicit-config client points at a plain-http `addr`.
-async fn client_for(
-    cluster: &host_test::cluster::Cluster,
-    addr: std::net::SocketAddr,
-    timeout_ms: u32,
-) -> (host_test::host::Replica, host_test::host::ClientHandle) {
-    let sandbox = Sandbox {
-        allowed_origins: vec![format!("http://{addr}")],
-        ..Sandbox::default()
-    };
-    let mut replica = cluster.host.instantiate(sandbox).await.unwrap();
-    let config = Config {
-        base_url: format!("http://{addr}"),
-        namespace: NS.into(),
-        token_file: None,
-        timeout_ms: Some(timeout_ms),
-        allow_token_over_http: false,
-    };
-    let client = ok(replica.client_with_config(&config).await);
-    (replica, client)
-}
 
 #[tokio::test]
 async fn a_server_certificate_from_another_ca_is_a_transport_error() {
@@ -59,7 +37,8 @@ async fn a_server_certificate_from_another_ca_is_a_transport_error() {
 #[tokio::test]
 async fn a_closed_connection_is_a_transport_error() {
     let cluster = cluster().await;
-    let (mut replica, client) = client_for(&cluster, serve(Behaviour::Close).await, 5000).await;
+    let (mut replica, client) =
+        plain_http_client(&cluster, serve(Behaviour::Close).await, 5000, None).await;
     match err(replica.get(&client, "x").await) {
         LeaseError::Transport(m) => assert!(m.contains("http://127.0.0.1:"), "{m}"),
         other => panic!("{other:?}"),
@@ -69,7 +48,8 @@ async fn a_closed_connection_is_a_transport_error() {
 #[tokio::test]
 async fn a_silent_server_times_out_within_the_configured_time() {
     let cluster = cluster().await;
-    let (mut replica, client) = client_for(&cluster, serve(Behaviour::Hang).await, 300).await;
+    let (mut replica, client) =
+        plain_http_client(&cluster, serve(Behaviour::Hang).await, 300, None).await;
     let started = Instant::now();
     match err(replica.get(&client, "x").await) {
         LeaseError::Timeout(m) => assert!(m.contains("300 ms"), "{m}"),
@@ -86,7 +66,7 @@ async fn a_silent_server_times_out_within_the_configured_time() {
 async fn an_oversized_body_is_refused() {
     let cluster = cluster().await;
     let (mut replica, client) =
-        client_for(&cluster, serve(Behaviour::Huge(2 << 20)).await, 5000).await;
+        plain_http_client(&cluster, serve(Behaviour::Huge(2 << 20)).await, 5000, None).await;
     match err(replica.list(&client).await) {
         LeaseError::Decode(m) => assert!(m.contains("larger than 1048576 bytes"), "{m}"),
         other => panic!("{other:?}"),
@@ -97,7 +77,7 @@ async fn an_oversized_body_is_refused() {
 async fn a_plain_text_429_keeps_its_body_and_retry_after() {
     let cluster = cluster().await;
     let apf = Behaviour::Reply(429, "3", "Too many requests, please try again later.\n");
-    let (mut replica, client) = client_for(&cluster, serve(apf).await, 5000).await;
+    let (mut replica, client) = plain_http_client(&cluster, serve(apf).await, 5000, None).await;
     match err(replica.get(&client, "x").await) {
         LeaseError::Api(s) => {
             assert_eq!(
@@ -115,8 +95,13 @@ async fn a_plain_text_429_keeps_its_body_and_retry_after() {
 async fn a_server_timeout_status_is_a_server_error_with_retry_after() {
     let cluster = cluster().await;
     let body = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"The get operation against leases.coordination.k8s.io could not be completed at this time, please try again.","reason":"ServerTimeout","details":{"name":"x","group":"coordination.k8s.io","kind":"leases","retryAfterSeconds":2},"code":500}"#;
-    let (mut replica, client) =
-        client_for(&cluster, serve(Behaviour::Reply(500, "", body)).await, 5000).await;
+    let (mut replica, client) = plain_http_client(
+        &cluster,
+        serve(Behaviour::Reply(500, "", body)).await,
+        5000,
+        None,
+    )
+    .await;
     match err(replica.get(&client, "x").await) {
         LeaseError::Api(s) => {
             assert_eq!(
@@ -133,10 +118,11 @@ async fn a_server_timeout_status_is_a_server_error_with_retry_after() {
 #[tokio::test]
 async fn a_success_that_is_not_a_lease_is_a_decode_error() {
     let cluster = cluster().await;
-    let (mut replica, client) = client_for(
+    let (mut replica, client) = plain_http_client(
         &cluster,
         serve(Behaviour::Reply(200, "", "<html>proxy login</html>")).await,
         5000,
+        None,
     )
     .await;
     match err(replica.get(&client, "x").await) {
@@ -175,7 +161,7 @@ async fn nothing_listening_is_a_transport_error() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
-    let (mut replica, client) = client_for(&cluster, closed, 5000).await;
+    let (mut replica, client) = plain_http_client(&cluster, closed, 5000, None).await;
     match err(replica.get(&client, "x").await) {
         LeaseError::Transport(m) => assert!(m.contains("refused"), "{m}"),
         other => panic!("{other:?}"),
@@ -187,20 +173,7 @@ async fn the_token_never_appears_in_an_error() {
     let cluster = cluster().await;
     let account = cluster.account("secretive").unwrap();
     let echo = serve(Behaviour::EchoAuthorization).await;
-    let sandbox = Sandbox {
-        allowed_origins: vec![format!("http://{echo}")],
-        extra_dirs: vec![(account.dir.clone(), "/creds".into())],
-        ..Sandbox::default()
-    };
-    let mut replica = cluster.host.instantiate(sandbox).await.unwrap();
-    let config = Config {
-        base_url: format!("http://{echo}"),
-        namespace: NS.into(),
-        token_file: Some("/creds/token".into()),
-        timeout_ms: None,
-        allow_token_over_http: true,
-    };
-    let client = ok(replica.client_with_config(&config).await);
+    let (mut replica, client) = plain_http_client(&cluster, echo, 10_000, Some(&account.dir)).await;
     let echoed = err(replica.get(&client, "x").await);
     match &echoed {
         LeaseError::Api(s) if s.kind == StatusKind::Server => {
