@@ -1,6 +1,7 @@
 //! A test cluster: the emulated apiserver, the compiled component, and service-account
 //! directories for as many replicas as needed. The demo and the end-to-end tests share it.
 
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -37,7 +38,11 @@ impl Cluster {
     pub async fn start(namespace: &str, options: Options) -> anyhow::Result<Self> {
         let api = ApiServer::start(options).await?;
         let host = Arc::new(LeaseHost::from_built()?);
-        let dir = tempfile::Builder::new().prefix("kube-lease-").tempdir()?;
+        // It holds tokens: private to this user, whatever the umask.
+        let dir = tempfile::Builder::new()
+            .prefix("kube-lease-")
+            .permissions(std::fs::Permissions::from_mode(0o700))
+            .tempdir()?;
         Ok(Self {
             api,
             host,

@@ -1,6 +1,7 @@
 //! End-to-end tests: the real component `.wasm` in the wasmtime host, over real TLS, against the
 //! emulated apiserver (or small misbehaving servers).
 
+mod artifact;
 mod auth;
 mod cli;
 mod construction;
