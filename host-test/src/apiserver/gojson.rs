@@ -3,22 +3,13 @@
 
 use serde_json::Value;
 
-/// Serializes `v` like Go's `json.NewEncoder(w).Encode(v)`, without the trailing newline.
+/// Serializes `v` like Go's `json.NewEncoder(w).Encode(v)`, without the trailing newline
+/// (serde_json plus Go's HTML-safe escapes, as the component writes its own bodies).
 pub(crate) fn to_string(v: &Value) -> String {
-    let raw = serde_json::to_string(v).unwrap_or_default();
-    // These characters only occur inside strings, so escaping them globally is safe.
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out
+    kube_lease::go_json::to_vec(v)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .unwrap_or_default()
 }
 
 /// A response body: [`to_string`] plus the newline Go's encoder appends.
