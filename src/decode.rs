@@ -192,4 +192,17 @@ mod tests {
         let written = crate::encode::lease_body(&l).unwrap();
         assert_eq!(lease(&written).unwrap(), l);
     }
+
+    #[test]
+    fn a_lease_list_survives_writing_and_reading() {
+        let mut item = lease(SERVER_LEASE.as_bytes()).unwrap();
+        item.creation_timestamp = None;
+        let list = LeaseList {
+            resource_version: "4800".into(),
+            items: vec![item],
+        };
+        let written = crate::go_json::to_vec(&list).unwrap();
+        assert!(written.starts_with(br#"{"apiVersion":"coordination.k8s.io/v1","kind":"LeaseList","metadata":{"resourceVersion":"4800"},"items":[{"apiVersion""#));
+        assert_eq!(lease_list(&written).unwrap(), list);
+    }
 }

@@ -138,6 +138,35 @@ impl<'de> Deserialize<'de> for Lease {
     }
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LeaseListOut<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: ListMetaOut<'a>,
+    items: &'a [Lease],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListMetaOut<'a> {
+    resource_version: &'a str,
+}
+
+impl Serialize for LeaseList {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        LeaseListOut {
+            api_version: LEASE_API_VERSION,
+            kind: "LeaseList",
+            metadata: ListMetaOut {
+                resource_version: &self.resource_version,
+            },
+            items: &self.items,
+        }
+        .serialize(s)
+    }
+}
+
 #[derive(Deserialize)]
 struct LeaseListIn {
     #[serde(default, deserialize_with = "fields::kind")]
