@@ -44,6 +44,7 @@ impl fmt::Display for Failure {
             Failure::Lease(LeaseError::Config(m)) => write!(f, "config: {m}"),
             Failure::Lease(LeaseError::Decode(m)) => write!(f, "decode: {m}"),
             Failure::Lease(LeaseError::InvalidArgument(m)) => write!(f, "invalid-argument: {m}"),
+            Failure::Lease(LeaseError::Lost(m)) => write!(f, "lost: {m}"),
         }
     }
 }
