@@ -1,0 +1,243 @@
+//! The component's locks under contention, crashes and skewed clocks, proven by the history
+//! checker over the emulator's write log and every hold the instances reported.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use host_test::history::{self, HoldRecord, HoldVerdict, check_holds, now_micros};
+use host_test::host::{ExpiryRule, LeaseError, Role};
+use tokio::sync::Mutex;
+
+use crate::lock_support::*;
+use crate::support::*;
+
+const LEASES: [&str; 4] = ["lock-a", "lock-b", "lock-c", "lock-d"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contention_16_instances_1000_acquisitions_on_4_leases_never_overlap() {
+    const INSTANCES: usize = 16;
+    const ACQUISITIONS: usize = 1000;
+    let cluster = cluster().await;
+    let claimed = Arc::new(AtomicUsize::new(0));
+    let holds = Arc::new(Mutex::new(Vec::<HoldRecord>::new()));
+    let mut tasks = Vec::new();
+    for i in 0..INSTANCES {
+        let options = options(&format!("proxy-{i}"), 30, ExpiryRule::ObservedTime);
+        let mut c = contender(&cluster, options, 0).await;
+        let (claimed, holds) = (Arc::clone(&claimed), Arc::clone(&holds));
+        tasks.push(tokio::spawn(async move {
+            for round in i.. {
+                if claimed.fetch_add(1, Ordering::SeqCst) >= ACQUISITIONS {
+                    break;
+                }
+                let held = c.acquire(LEASES[round % LEASES.len()], 30_000).await;
+                tokio::task::yield_now().await;
+                let record = c.release(&held).await;
+                holds.lock().await.push(record);
+            }
+        }));
+    }
+    let started = Instant::now();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let elapsed = started.elapsed();
+    let holds = holds.lock().await.clone();
+    let log = cluster.api.history();
+    let verdict = check_holds(&log, &holds);
+    assert_eq!(verdict.holds, ACQUISITIONS);
+    assert!(verdict.is_safe(), "{verdict:#?}");
+    for lease in LEASES {
+        let replay = history::check(&log, lease);
+        assert!(replay.violations.is_empty(), "{replay:?}");
+        assert_eq!(replay.acquisitions, replay.releases, "{lease}: {replay:?}");
+    }
+    let mut handoffs = handoffs(&log);
+    eprintln!(
+        "contention: {INSTANCES} instances, {} acquisitions on {} leases in {:.2} s \
+         ({:.0} acquisitions/s), overlaps {}, token regressions {}, \
+         handoff p50 {} µs (release write to next acquiring write, {} handoffs)",
+        verdict.holds,
+        LEASES.len(),
+        elapsed.as_secs_f64(),
+        verdict.holds as f64 / elapsed.as_secs_f64(),
+        verdict.overlaps.len(),
+        verdict.token_regressions.len(),
+        p50(&mut handoffs),
+        handoffs.len(),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_a_crashed_holder_is_replaced_within_lease_duration_and_one_retry() {
+    const LEASE_S: i32 = 2;
+    let cluster = cluster().await;
+    let mut crashed = contender(
+        &cluster,
+        options("proxy-0", LEASE_S, ExpiryRule::ObservedTime),
+        0,
+    )
+    .await;
+    let mut survivor = contender(
+        &cluster,
+        options("proxy-1", LEASE_S, ExpiryRule::ObservedTime),
+        0,
+    )
+    .await;
+    let first = crashed
+        .try_acquire("lock-a")
+        .await
+        .expect("a free lease is taken");
+    // It crashes holding the lease: its instance is gone and nobody renews.
+    drop(crashed);
+    let retry_ms = 200; // the backoff's longest wait
+    let bound_ms = u32::try_from(LEASE_S).unwrap() * 1000 + retry_ms + 2000;
+    let second = survivor.acquire("lock-a", bound_ms).await;
+    let failover_ms = (second.at - first.at) / 1000;
+    assert!(second.hold.fencing_token > first.hold.fencing_token);
+    assert_eq!(second.hold.identity, "proxy-1");
+    let holds = [
+        first.ended_at(first.valid_until()),
+        survivor.release(&second).await,
+    ];
+    let verdict = check_holds(&cluster.api.history(), &holds);
+    assert!(verdict.is_safe(), "{verdict:#?}");
+    eprintln!(
+        "failover: lease {LEASE_S} s, taken over {failover_ms} ms after the crashed holder's \
+         acquisition (bound {bound_ms} ms), token {} -> {}",
+        first.hold.fencing_token, second.hold.fencing_token
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_an_elector_follower_leads_after_the_leader_stops_ticking() {
+    let cluster = cluster().await;
+    let mut electors = Vec::new();
+    for id in ["leader", "follower"] {
+        let account = cluster.account(id).unwrap();
+        let (mut replica, client) = cluster.replica(&account).await.unwrap();
+        let options = options(id, 2, ExpiryRule::ObservedTime);
+        let elector = ok(replica
+            .elector_create(&client, "leader-lock", &options)
+            .await);
+        electors.push((replica, elector));
+    }
+    let (mut follower, follower_elector) = electors.pop().unwrap();
+    let (mut leader, leader_elector) = electors.pop().unwrap();
+    let led = ok(leader.tick(&leader_elector).await);
+    assert_eq!(led.role, Role::Leading);
+    let led_at = now_micros();
+    let first = led.hold.expect("a leader has a hold");
+    let follows = ok(follower.tick(&follower_elector).await);
+    assert_eq!(follows.role, Role::Following);
+    assert_eq!(follows.holder.as_deref(), Some("leader"));
+    // The leader stops ticking; the follower ticks when told until it leads.
+    drop(leader);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let second = loop {
+        assert!(Instant::now() < deadline, "the follower never took over");
+        let election = ok(follower.tick(&follower_elector).await);
+        match election.role {
+            Role::Leading => break election.hold.expect("a leader has a hold"),
+            _ => {
+                tokio::time::sleep(Duration::from_millis(u64::from(
+                    election.next_tick_ms.max(10),
+                )))
+                .await
+            }
+        }
+    };
+    let took_over_ms = (now_micros() - led_at) / 1000;
+    assert!(second.fencing_token > first.fencing_token);
+    ok(follower.resign(&follower_elector).await);
+    eprintln!(
+        "failover (elector): lease 2 s, the follower led {took_over_ms} ms after the leader's last write"
+    );
+}
+
+/// Lease duration of the skew tests; the instances' clocks are off by a third of it.
+const SKEW_LEASE_S: i32 = 3;
+const SKEW_MICROS: i64 = SKEW_LEASE_S as i64 * 1_000_000 / 3;
+
+/// A holder whose clock runs behind takes the lease and acts until its hold's validity ends;
+/// a contender whose clock runs ahead waits for it with `expiry` and `max_skew_ms`. The
+/// verdict over both holds, and how the holder's release went.
+async fn skewed_takeover(
+    expiry: ExpiryRule,
+    max_skew_ms: u32,
+) -> (HoldVerdict, Result<(), LeaseError>) {
+    let cluster = cluster().await;
+    let with = |id: &str| host_test::host::LockerOptions {
+        max_clock_skew_ms: Some(max_skew_ms),
+        renew_deadline_ms: Some(2000),
+        ..options(id, SKEW_LEASE_S, expiry)
+    };
+    let mut behind = contender(&cluster, with("behind"), -SKEW_MICROS).await;
+    let mut ahead = contender(&cluster, with("ahead"), SKEW_MICROS).await;
+    let first = behind
+        .try_acquire("lock-a")
+        .await
+        .expect("a free lease is taken");
+    let holder = tokio::spawn(async move {
+        let until = first.valid_until();
+        tokio::time::sleep(Duration::from_micros(
+            u64::try_from(until - now_micros()).unwrap_or(0),
+        ))
+        .await;
+        let record = first.ended_now();
+        let released = behind
+            .replica
+            .release(&behind.locker, &first.hold)
+            .await
+            .unwrap();
+        (record, released)
+    });
+    let second = ahead.acquire("lock-a", 10_000).await;
+    let second_record = ahead.release(&second).await;
+    let (first_record, released) = holder.await.unwrap();
+    let verdict = check_holds(&cluster.api.history(), &[first_record, second_record]);
+    (verdict, released)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skew_observed_time_rule_never_overlaps() {
+    let (verdict, released) = skewed_takeover(ExpiryRule::ObservedTime, 0).await;
+    assert!(verdict.is_safe(), "{verdict:#?}");
+    assert_eq!(
+        released,
+        Ok(()),
+        "the holder's hold outlived its validity untouched"
+    );
+    eprintln!(
+        "skew ±{SKEW_MICROS} µs, observed-time: overlaps {}",
+        verdict.overlaps.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skew_wall_clock_rule_without_margin_overlaps() {
+    let (verdict, released) = skewed_takeover(ExpiryRule::WallClock, 0).await;
+    assert!(
+        !verdict.overlaps.is_empty(),
+        "the checker must see the overlap: {verdict:#?}"
+    );
+    assert!(matches!(released, Err(LeaseError::Lost(_))), "{released:?}");
+    eprintln!(
+        "skew ±{SKEW_MICROS} µs, wall-clock with max-clock-skew 0: overlaps {} ({})",
+        verdict.overlaps.len(),
+        verdict.overlaps[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skew_wall_clock_rule_with_a_margin_of_the_skew_never_overlaps() {
+    let margin_ms = u32::try_from(2 * SKEW_MICROS / 1000).unwrap();
+    let (verdict, released) = skewed_takeover(ExpiryRule::WallClock, margin_ms).await;
+    assert!(verdict.is_safe(), "{verdict:#?}");
+    assert_eq!(released, Ok(()));
+    eprintln!(
+        "skew ±{SKEW_MICROS} µs, wall-clock with max-clock-skew {margin_ms} ms: overlaps {}",
+        verdict.overlaps.len()
+    );
+}
