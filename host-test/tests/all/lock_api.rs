@@ -17,22 +17,7 @@ const DOMAIN_LEASE: &str = "cert-lock-a379a6f6eeafb9a5";
 #[tokio::test]
 async fn release_frees_the_lease_for_the_next_holder_with_a_larger_token() {
     let cluster = cluster().await;
-    let mut a = contender(
-        &cluster,
-        options("proxy-0", 300, ExpiryRule::ObservedTime),
-        0,
-    )
-    .await;
-    let mut b = contender(
-        &cluster,
-        options("proxy-1", 300, ExpiryRule::ObservedTime),
-        0,
-    )
-    .await;
-    let first = a
-        .try_acquire("lock-a")
-        .await
-        .expect("a free lease is taken");
+    let (mut a, first, mut b) = holder_and_waiter(&cluster, 300, "lock-a").await;
     assert!(
         b.try_acquire("lock-a").await.is_none(),
         "held by a live holder"
@@ -59,12 +44,7 @@ async fn release_frees_the_lease_for_the_next_holder_with_a_larger_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn renew_keeps_the_token_and_renew_or_release_after_loss_is_lost() {
     let cluster = cluster().await;
-    let mut a = contender(&cluster, options("proxy-0", 1, ExpiryRule::ObservedTime), 0).await;
-    let mut b = contender(&cluster, options("proxy-1", 1, ExpiryRule::ObservedTime), 0).await;
-    let first = a
-        .try_acquire("lock-a")
-        .await
-        .expect("a free lease is taken");
+    let (mut a, first, mut b) = holder_and_waiter(&cluster, 1, "lock-a").await;
     let renewed = ok(a.replica.renew(&a.locker, &first.hold).await);
     assert_eq!(renewed.fencing_token, first.hold.fencing_token);
     assert!(renewed.resource_version.parse::<u64>().unwrap() > first.hold.fencing_token);
@@ -95,22 +75,7 @@ async fn renew_keeps_the_token_and_renew_or_release_after_loss_is_lost() {
 #[tokio::test]
 async fn acquire_times_out_while_a_live_holder_keeps_the_lease() {
     let cluster = cluster().await;
-    let mut a = contender(
-        &cluster,
-        options("proxy-0", 300, ExpiryRule::ObservedTime),
-        0,
-    )
-    .await;
-    let mut b = contender(
-        &cluster,
-        options("proxy-1", 300, ExpiryRule::ObservedTime),
-        0,
-    )
-    .await;
-    let _held = a
-        .try_acquire("lock-a")
-        .await
-        .expect("a free lease is taken");
+    let (_holder, _held, mut b) = holder_and_waiter(&cluster, 300, "lock-a").await;
     let waited = tokio::time::timeout(
         Duration::from_secs(20),
         b.replica.acquire(&b.locker, "lock-a", &[], 300),
@@ -127,16 +92,8 @@ async fn acquire_times_out_while_a_live_holder_keeps_the_lease() {
 #[tokio::test]
 async fn self_reacquire_while_holding_gives_a_larger_token() {
     let cluster = cluster().await;
-    let mut a = contender(
-        &cluster,
-        options("proxy-0", 300, ExpiryRule::ObservedTime),
-        0,
-    )
-    .await;
-    let first = a
-        .try_acquire("lock-a")
-        .await
-        .expect("a free lease is taken");
+    let mut a = plain(&cluster, "proxy-0", 300).await;
+    let first = a.take("lock-a").await;
     // The first hold ends where the re-acquisition begins.
     let first_record = first.ended_now();
     let second = a
@@ -264,7 +221,7 @@ async fn a_go_style_replica_and_component_lockers_take_turns_on_one_lease() {
     });
     let mut wasm_tasks = Vec::new();
     for id in ["proxy-0", "proxy-1"] {
-        let mut c = contender(&cluster, options(id, 300, ExpiryRule::ObservedTime), 0).await;
+        let mut c = plain(&cluster, id, 300).await;
         wasm_tasks.push(tokio::spawn(async move {
             let mut records = Vec::new();
             for _ in 0..ROUNDS {
@@ -294,22 +251,7 @@ async fn a_go_style_replica_and_component_lockers_take_turns_on_one_lease() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiter_blocked_in_acquire_gets_the_hold_by_watch_when_it_is_released() {
     let cluster = cluster().await;
-    let mut a = contender(
-        &cluster,
-        options("proxy-0", 300, ExpiryRule::ObservedTime),
-        0,
-    )
-    .await;
-    let mut b = contender(
-        &cluster,
-        options("proxy-1", 300, ExpiryRule::ObservedTime),
-        0,
-    )
-    .await;
-    let first = a
-        .try_acquire("lock-a")
-        .await
-        .expect("a free lease is taken");
+    let (mut a, first, mut b) = holder_and_waiter(&cluster, 300, "lock-a").await;
     // A 300 s lease and a 20 s wait: only the release can hand it over in time.
     let waiter = tokio::spawn(async move { b.acquire("lock-a", 20_000).await });
     let watching = |cluster: &host_test::cluster::Cluster| {

@@ -4,7 +4,7 @@
 use host_test::apiserver::{Verb, WriteRecord};
 use host_test::cluster::Cluster;
 use host_test::history::{HoldRecord, now_micros};
-use host_test::host::{Backoff, ExpiryRule, Hold, LockerHandle, LockerOptions, MicroTime, Replica};
+use host_test::host::{Backoff, ExpiryRule, Hold, LockerHandle, LockerOptions, Replica};
 
 use crate::support::*;
 
@@ -80,7 +80,29 @@ pub async fn contender(cluster: &Cluster, options: LockerOptions, skew_micros: i
     Contender { replica, locker }
 }
 
+/// An unskewed contender `id` with `seconds` leases and the observed-time rule.
+pub async fn plain(cluster: &Cluster, id: &str, seconds: i32) -> Contender {
+    contender(cluster, options(id, seconds, ExpiryRule::ObservedTime), 0).await
+}
+
+/// Plain contenders `proxy-0`, holding lease `name` already, and `proxy-1`.
+pub async fn holder_and_waiter(
+    cluster: &Cluster,
+    seconds: i32,
+    name: &str,
+) -> (Contender, Held, Contender) {
+    let mut holder = plain(cluster, "proxy-0", seconds).await;
+    let waiter = plain(cluster, "proxy-1", seconds).await;
+    let held = holder.take(name).await;
+    (holder, held, waiter)
+}
+
 impl Contender {
+    /// One attempt on a lease that must be free.
+    pub async fn take(&mut self, name: &str) -> Held {
+        self.try_acquire(name).await.expect("a free lease is taken")
+    }
+
     /// One attempt; the hold stamped with the test's clock.
     pub async fn try_acquire(&mut self, name: &str) -> Option<Held> {
         let hold = ok(self.replica.try_acquire(&self.locker, name, &[]).await);

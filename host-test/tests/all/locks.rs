@@ -73,22 +73,7 @@ async fn contention_16_instances_1000_acquisitions_on_4_leases_never_overlap() {
 async fn failover_a_crashed_holder_is_replaced_within_lease_duration_and_one_retry() {
     const LEASE_S: i32 = 2;
     let cluster = cluster().await;
-    let mut crashed = contender(
-        &cluster,
-        options("proxy-0", LEASE_S, ExpiryRule::ObservedTime),
-        0,
-    )
-    .await;
-    let mut survivor = contender(
-        &cluster,
-        options("proxy-1", LEASE_S, ExpiryRule::ObservedTime),
-        0,
-    )
-    .await;
-    let first = crashed
-        .try_acquire("lock-a")
-        .await
-        .expect("a free lease is taken");
+    let (crashed, first, mut survivor) = holder_and_waiter(&cluster, LEASE_S, "lock-a").await;
     // It crashes holding the lease: its instance is gone and nobody renews.
     drop(crashed);
     let retry_ms = 200; // the backoff's longest wait
@@ -175,10 +160,7 @@ async fn skewed_takeover(
     };
     let mut behind = contender(&cluster, with("behind"), -SKEW_MICROS).await;
     let mut ahead = contender(&cluster, with("ahead"), SKEW_MICROS).await;
-    let first = behind
-        .try_acquire("lock-a")
-        .await
-        .expect("a free lease is taken");
+    let first = behind.take("lock-a").await;
     let holder = tokio::spawn(async move {
         let until = first.valid_until();
         tokio::time::sleep(Duration::from_micros(
