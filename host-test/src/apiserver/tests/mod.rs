@@ -208,4 +208,7 @@ mod files;
 mod history;
 mod reads;
 mod slow_clients;
+mod stream;
+mod watch_events;
+mod watch_protocol;
 mod writes;
