@@ -27,6 +27,7 @@ use tokio_rustls::TlsAcceptor;
 
 use super::exchange::{Query, Reply, Req};
 use super::limits::{Limits, push_bounded};
+use super::selectors::FieldSelector;
 use super::status::{GROUP, Status};
 use super::{Identity, RequestRecord, Shared, discovery, handlers, lock, watch_options};
 
@@ -236,7 +237,14 @@ pub(crate) fn dispatch(shared: &Arc<Shared>, req: &Req, identity: &Identity) -> 
             !route.namespace.is_empty() && list.iter().any(|n| n == route.namespace)
         });
         if !allowed {
-            return Status::forbidden(&identity.user, verb, route.namespace, route.name).into();
+            // A list or watch selecting one name is authorized (and refused) for that name.
+            let selected =
+                FieldSelector::parse_syntax(req.query.get("fieldSelector").unwrap_or_default())
+                    .ok()
+                    .and_then(|f| f.exact_name().map(str::to_owned))
+                    .filter(|n| route.name.is_empty() && !n.is_empty() && !n.contains('/'));
+            let name = selected.as_deref().unwrap_or(route.name);
+            return Status::forbidden(&identity.user, verb, route.namespace, name).into();
         }
         return handlers::lease(shared, req, verb, route.namespace, route.name);
     }

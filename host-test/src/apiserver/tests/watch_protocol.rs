@@ -210,3 +210,31 @@ async fn bad_resource_version_match_combinations_are_422_before_any_stream() {
     let r = whole(&c, &without).await;
     assert_eq!((r.code, r.body.as_str()), (200, ""));
 }
+
+#[test]
+fn without_timeout_seconds_the_server_picks_1800_to_3600_seconds() {
+    use super::super::exchange::Query;
+    use super::super::watch_options::WatchOptions;
+    let parse = |q: &str| WatchOptions::parse(&Query::parse(Some(q)), "").expect("valid");
+    let picks: Vec<u64> = (0..200)
+        .map(|_| parse("watch=true").timeout.as_secs())
+        .chain((0..200).map(|_| parse("watch=true&timeoutSeconds=0").timeout.as_secs()))
+        .collect();
+    assert!(picks.iter().all(|s| (1800..=3600).contains(s)), "{picks:?}");
+    assert!(picks.iter().any(|s| *s != picks[0]), "random, not fixed");
+    assert_eq!(parse("timeoutSeconds=120").timeout.as_secs(), 120);
+}
+
+#[tokio::test]
+async fn a_watch_selecting_one_name_is_authorized_for_that_name() {
+    let (server, _) = server(Options::default()).await;
+    let c = narrow_client(&server);
+    let refused = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"leases.coordination.k8s.io \"lock-a\" is forbidden: User \"system:serviceaccount:ns:sa\" cannot watch resource \"leases\" in API group \"coordination.k8s.io\" in the namespace \"default\"","reason":"Forbidden","details":{"name":"lock-a","group":"coordination.k8s.io","kind":"leases"},"code":403}"#;
+    for path in [
+        format!("{LEASES}?watch=true&fieldSelector=metadata.name%3Dlock-a"),
+        format!("{WATCH_PATH}/lock-a"),
+    ] {
+        let r = c.get(&path).await;
+        assert_eq!((r.code, r.text()), (403, refused), "{path}");
+    }
+}
