@@ -83,12 +83,12 @@ async fn bookmarks_come_periodically_only_when_allowed() {
     let (server, c) = bookmarking(Duration::from_millis(100), Duration::from_millis(300)).await;
     let v = create(&c, "a").await;
     let from = format!(
-        "{LEASES}?watch=true&resourceVersion={}&timeoutSeconds=1",
+        "{LEASES}?watch=true&resourceVersion={}&timeoutSeconds=2",
         rv(&v)
     );
     let (mut watch, _) = RawWatch::open(&server, &format!("{from}&allowWatchBookmarks=true")).await;
     let lines = watch.rest().await;
-    assert!(!lines.is_empty(), "at least one bookmark in a second");
+    assert!(!lines.is_empty(), "bookmarks every 100 ms for 1.7 s");
     for line in &lines {
         assert_eq!(line, &bookmark(1));
     }
@@ -106,11 +106,12 @@ async fn a_bookmark_comes_shortly_before_the_deadline() {
     let (server, c) = bookmarking(Duration::from_secs(3600), Duration::from_millis(500)).await;
     let v = create(&c, "a").await;
     let path = format!(
-        "{LEASES}?watch=true&resourceVersion={}&allowWatchBookmarks=true&timeoutSeconds=1",
+        "{LEASES}?watch=true&resourceVersion={}&allowWatchBookmarks=true&timeoutSeconds=3",
         rv(&v)
     );
     let (mut watch, _) = RawWatch::open(&server, &path).await;
-    // A write first: the bookmark's resourceVersion is the latest, past every event sent.
+    // A write first (2.5 s before the bookmark is due): the bookmark carries the latest
+    // resourceVersion, past every event sent.
     let mut next = v.clone();
     next["spec"]["holderIdentity"] = "b".into();
     assert_eq!(
@@ -217,4 +218,31 @@ async fn a_client_disconnect_or_the_deadline_ends_the_watch() {
     assert_eq!(server.open_watches(), 1);
     timed.rest().await;
     open_watches_reach(&server, 0).await;
+}
+
+#[tokio::test]
+async fn a_waiting_clients_watch_sees_only_its_lease_and_resumes_from_the_bookmark() {
+    // The component's request: one name, from the RV of its GET, bookmarks, a timeout. The
+    // writes have 2.5 s before the pre-deadline bookmark is due.
+    let (server, c) = bookmarking(Duration::from_secs(3600), Duration::from_millis(500)).await;
+    let held = create(&c, "lock-a").await;
+    create(&c, "lock-b").await;
+    let watch_from = |rv: &str| {
+        format!(
+            "{LEASES}?watch=true&fieldSelector=metadata.name%3Dlock-a&resourceVersion={rv}&allowWatchBookmarks=true&timeoutSeconds=3"
+        )
+    };
+    let (mut watch, _) = RawWatch::open(&server, &watch_from(&rv(&held))).await;
+    assert_eq!(c.delete(&format!("{LEASES}/lock-b"), "").await.code, 200);
+    let before = server.stored(NS, "lock-a").expect("stored");
+    assert_eq!(c.delete(&format!("{LEASES}/lock-a"), "").await.code, 200);
+    let gone = before.replace(r#""resourceVersion":"1""#, r#""resourceVersion":"4""#);
+    let deleted = format!("{{\"type\":\"DELETED\",\"object\":{gone}}}\n");
+    assert_eq!(watch.rest().await, [deleted, bookmark(4)]);
+
+    // Re-watching from the bookmark: the re-created lease arrives as ADDED.
+    let (mut watch, _) = RawWatch::open(&server, &watch_from("4")).await;
+    create(&c, "lock-a").await;
+    let added = stored_line(&server, "ADDED", "lock-a");
+    assert_eq!(watch.rest().await, [added, bookmark(5)]);
 }
