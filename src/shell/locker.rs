@@ -199,9 +199,8 @@ impl Locker {
             .saturating_sub(opened)
             .div_ceil(1_000_000_000)
             .clamp(1, MAX_WATCH_SECONDS);
-        let mut watch = self
-            .client
-            .watch(name, rv, u32::try_from(seconds).unwrap_or(1))?;
+        let seconds = u32::try_from(seconds).unwrap_or(1);
+        let mut watch = self.client.watch(name, rv, seconds, wake)?;
         loop {
             match watch.next(wake)? {
                 Next::Event(WatchEvent::Added(l) | WatchEvent::Modified(l)) => {
