@@ -15,6 +15,7 @@ wasmtime::component::bindgen!({
         "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
         "wasi:filesystem": wasmtime_wasi::p2::bindings::filesystem,
         "wasi:cli": wasmtime_wasi::p2::bindings::cli,
+        "wasi:random": wasmtime_wasi::p2::bindings::random,
         "wasi:http": wasmtime_wasi_http::p2::bindings::http,
     },
 });

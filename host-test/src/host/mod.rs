@@ -11,6 +11,7 @@ mod component;
 mod connector;
 mod errors;
 mod hooks;
+mod locks;
 mod network;
 mod policy;
 #[cfg(test)]
@@ -31,13 +32,17 @@ use wasmtime::component::{Component, Linker, ResourceAny};
 use wasmtime::{Config as EngineConfig, Engine, Store};
 
 pub use bindings::exports::kube::lease::leases::Config;
+pub use bindings::exports::kube::lease::locks::{
+    Backoff, Election, ExpiryRule, Hold, LockerOptions, Role,
+};
 pub use bindings::exports::kube::lease::types::{
-    ApiStatus, Error as LeaseError, Lease, LeaseList, LeaseSpec, MicroTime, Preconditions,
+    ApiStatus, Entry, Error as LeaseError, Lease, LeaseList, LeaseSpec, MicroTime, Preconditions,
     StatusCause, StatusKind,
 };
 pub use bindings::{LeaseClient, LeaseClientPre};
 pub use component::KUBE_LEASE_COMPONENT;
 pub use connector::client_config_trusting;
+pub use locks::{ElectorHandle, LockerHandle};
 pub use network::DEFAULT_IDLE_TIMEOUT;
 pub use state::{HostState, SERVICE_ACCOUNT_GUEST_DIR};
 
