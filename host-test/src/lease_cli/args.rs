@@ -220,10 +220,7 @@ fn operation(words: &[&str], flags: LockFlags) -> Result<Operation, String> {
         ["unlock", name] => return unlock(name, flags),
         [] => return Err(format!("missing operation: {OPERATIONS}")),
         _ => {
-            return Err(format!(
-                "expected {OPERATIONS}, not {:?}",
-                words.join(" ")
-            ));
+            return Err(format!("expected {OPERATIONS}, not {:?}", words.join(" ")));
         }
     };
     match flags {
@@ -338,9 +335,11 @@ mod tests {
         assert_eq!((bare.identity, bare.duration_seconds), (None, None));
         assert_eq!((bare.hold, bare.wait), (Duration::ZERO, Duration::ZERO));
         assert_eq!(
-            parse(&args("--server https://h --sa-dir /sa unlock x --identity me"))
-                .unwrap()
-                .operation,
+            parse(&args(
+                "--server https://h --sa-dir /sa unlock x --identity me"
+            ))
+            .unwrap()
+            .operation,
             Operation::Unlock {
                 name: "x".into(),
                 identity: "me".into()
@@ -405,7 +404,10 @@ mod tests {
                 "--server https://h --sa-dir /sa get x --identity a",
                 "are for lock and unlock",
             ),
-            ("--server https://h --sa-dir /sa unlock x", "needs --identity"),
+            (
+                "--server https://h --sa-dir /sa unlock x",
+                "needs --identity",
+            ),
             (
                 "--server https://h --sa-dir /sa unlock x --identity a --hold 1",
                 "only --identity",

@@ -137,9 +137,10 @@ pub async fn unlock(
         identity: identity.to_owned(),
         fencing_token: resource_version.parse().unwrap_or(0),
         resource_version,
-        acquire_time: lease.spec.acquire_time.unwrap_or(crate::host::MicroTime {
-            unix_micros: 0,
-        }),
+        acquire_time: lease
+            .spec
+            .acquire_time
+            .unwrap_or(crate::host::MicroTime { unix_micros: 0 }),
         valid_until: crate::host::MicroTime {
             unix_micros: renewed.map_or(0, |t| t.unix_micros + duration * 1_000_000),
         },
@@ -211,7 +212,10 @@ mod tests {
     #[test]
     fn renewal_comes_at_half_the_validity_left_and_never_in_a_busy_loop() {
         let now = 1_000_000_000;
-        assert_eq!(renew_wait(&hold(now + 4_000_000), now), Duration::from_secs(2));
+        assert_eq!(
+            renew_wait(&hold(now + 4_000_000), now),
+            Duration::from_secs(2)
+        );
         assert_eq!(renew_wait(&hold(now - 1), now), MIN_RENEW_WAIT);
     }
 }

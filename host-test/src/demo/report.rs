@@ -1,0 +1,110 @@
+//! The demo's summary: each replica's tally, each domain's lease as the history checker replays
+//! it from the apiserver's write log, the fencing tokens, the watches, and `overlaps: N`.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::turns::{Board, Tally};
+use crate::cluster::Cluster;
+use crate::history;
+
+/// The summary, ending with the line `overlaps: N`.
+pub fn summary(
+    cluster: &Cluster,
+    leases: &[(String, String)],
+    tallies: &[(String, Tally)],
+    board: &Board,
+    took: Duration,
+) -> String {
+    let mut out = String::new();
+    // Writing to a String cannot fail.
+    let _ = write_summary(&mut out, cluster, leases, tallies, board, took);
+    out
+}
+
+fn write_summary(
+    out: &mut String,
+    cluster: &Cluster,
+    leases: &[(String, String)],
+    tallies: &[(String, Tally)],
+    board: &Board,
+    took: Duration,
+) -> std::fmt::Result {
+    writeln!(out, "summary after {:.2}s:", took.as_secs_f64())?;
+    writeln!(
+        out,
+        "  {:<10} {:>5} {:>9} {:>11}",
+        "replica", "locks", "takeovers", "waited (ms)"
+    )?;
+    for (id, t) in tallies {
+        let note = match &t.crashed {
+            Some(domain) => format!("  (crashed holding {domain})"),
+            None => String::new(),
+        };
+        writeln!(
+            out,
+            "  {id:<10} {:>5} {:>9} {:>11}{note}",
+            t.locks,
+            t.takeovers,
+            t.waited.as_millis()
+        )?;
+    }
+    let history = cluster.api.history();
+    let (mut overlaps, mut violations) = (0, Vec::new());
+    for (domain, lease) in leases {
+        let verdict = history::check(&history, lease);
+        let tokens: Vec<u64> = board
+            .taken
+            .iter()
+            .filter(|t| &t.domain == domain)
+            .map(|t| t.token)
+            .collect();
+        let increasing = tokens.windows(2).all(|w| w[0] < w[1]);
+        writeln!(
+            out,
+            "  {domain:<12} {} writes, {} acquisitions ({} after expiry), {} releases; \
+             fencing tokens {} ({})",
+            verdict.writes,
+            verdict.acquisitions,
+            verdict.expired_takeovers,
+            verdict.releases,
+            join(&tokens),
+            if increasing {
+                "strictly increasing"
+            } else {
+                "NOT INCREASING"
+            }
+        )?;
+        if !increasing {
+            violations.push(format!("{domain}: fencing tokens out of order"));
+        }
+        overlaps += verdict.violations.len();
+        violations.extend(verdict.violations.iter().map(|v| format!("{domain}: {v}")));
+    }
+    let watches = cluster
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.path_and_query.contains("watch=true"))
+        .count();
+    let mut handoffs = board.handoffs.clone();
+    handoffs.sort();
+    let median = handoffs
+        .get(handoffs.len() / 2)
+        .map_or_else(|| "-".to_owned(), |d| format!("{} ms", d.as_millis()));
+    writeln!(
+        out,
+        "  waiting: {watches} watch requests; release to next holder: median {median} over {} handoffs",
+        handoffs.len()
+    )?;
+    for v in &violations {
+        writeln!(out, "  VIOLATION {v}")?;
+    }
+    write!(out, "overlaps: {overlaps}")
+}
+
+/// Tokens as `5, 9, 12`.
+fn join(tokens: &[u64]) -> String {
+    let texts: Vec<String> = tokens.iter().map(u64::to_string).collect();
+    texts.join(", ")
+}
