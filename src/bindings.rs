@@ -20,11 +20,21 @@ wit_bindgen::generate!({
         "wasi:io/error@0.2.12": wasi::io::error,
         "wasi:io/poll@0.2.12": wasi::io::poll,
         "wasi:io/streams@0.2.12": wasi::io::streams,
+        "wasi:random/random@0.2.12": wasi::random::random,
     },
 });
 
-use exports::kube::lease::leases::{Config, Guest, GuestLeaseClient, LeaseClient};
-use exports::kube::lease::types::{Error, Lease, LeaseList, Preconditions};
+use exports::kube::lease::leases::{
+    Config, Guest, GuestLeaseClient, LeaseClient, LeaseClientBorrow,
+};
+use exports::kube::lease::locks::{
+    Election, Elector as WitElector, Guest as LocksGuest, GuestElector, GuestLocker, Hold,
+    Locker as WitLocker, LockerOptions,
+};
+use exports::kube::lease::types::{Entry, Error, Lease, LeaseList, Preconditions};
+
+use crate::shell::elector::Elector;
+use crate::shell::locker::Locker;
 
 struct Component;
 
@@ -75,6 +85,70 @@ impl GuestLeaseClient for Client {
 
     fn list(&self) -> Result<LeaseList, Error> {
         Ok(Client::list(self)?.into())
+    }
+}
+
+impl LocksGuest for Component {
+    type Locker = Locker;
+    type Elector = Elector;
+}
+
+impl GuestLocker for Locker {
+    fn create(client: LeaseClientBorrow<'_>, options: LockerOptions) -> Result<WitLocker, Error> {
+        let client = client.get::<Client>().clone();
+        Ok(WitLocker::new(Locker::new(client, options.into())?))
+    }
+
+    fn identity(&self) -> String {
+        Locker::identity(self).to_owned()
+    }
+
+    fn try_acquire(&self, name: String, annotations: Vec<Entry>) -> Result<Option<Hold>, Error> {
+        Ok(Locker::try_acquire(self, &name, &annotations)?.map(Into::into))
+    }
+
+    fn acquire(
+        &self,
+        name: String,
+        annotations: Vec<Entry>,
+        timeout_ms: u32,
+    ) -> Result<Hold, Error> {
+        Ok(Locker::acquire(self, &name, &annotations, timeout_ms)?.into())
+    }
+
+    fn renew(&self, hold: Hold) -> Result<Hold, Error> {
+        Ok(Locker::renew(self, &hold.into())?.into())
+    }
+
+    fn release(&self, hold: Hold) -> Result<(), Error> {
+        Ok(Locker::release(self, &hold.into())?)
+    }
+
+    fn lock_for_domain(&self, domain: String, timeout_ms: u32) -> Result<Hold, Error> {
+        Ok(Locker::lock_for_domain(self, &domain, timeout_ms)?.into())
+    }
+}
+
+impl GuestElector for Elector {
+    fn create(
+        client: LeaseClientBorrow<'_>,
+        name: String,
+        options: LockerOptions,
+    ) -> Result<WitElector, Error> {
+        let client = client.get::<Client>().clone();
+        Ok(WitElector::new(Elector::new(
+            client,
+            &name,
+            options.into(),
+        )?))
+    }
+
+    fn tick(&self) -> Result<Election, Error> {
+        Ok(Elector::tick(self)?.into())
+    }
+
+    fn resign(&self) -> Result<(), Error> {
+        Ok(Elector::resign(self)?)
     }
 }
 

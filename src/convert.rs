@@ -2,7 +2,9 @@
 #![allow(missing_docs)]
 
 use crate::bindings::exports::kube::lease::leases as wit_leases;
+use crate::bindings::exports::kube::lease::locks as wit_locks;
 use crate::bindings::exports::kube::lease::types as wit;
+use crate::lock::{self, options};
 use crate::{config, error, lease, micro_time};
 
 impl From<wit::MicroTime> for micro_time::MicroTime {
@@ -140,6 +142,70 @@ impl From<error::Error> for wit::Error {
             E::Config(m) => Self::Config(m),
             E::Decode(m) => Self::Decode(m),
             E::InvalidArgument(m) => Self::InvalidArgument(m),
+            E::Lost(m) => Self::Lost(m),
+        }
+    }
+}
+
+impl From<wit_locks::LockerOptions> for options::LockerOptions {
+    fn from(o: wit_locks::LockerOptions) -> Self {
+        Self {
+            identity: o.identity,
+            lease_duration_seconds: o.lease_duration_seconds,
+            renew_deadline_ms: o.renew_deadline_ms,
+            backoff: o.backoff.map(|b| options::Backoff {
+                initial_ms: b.initial_ms,
+                max_ms: b.max_ms,
+                jitter_percent: b.jitter_percent,
+            }),
+            expiry: o.expiry.map(|e| match e {
+                wit_locks::ExpiryRule::ObservedTime => options::ExpiryRule::ObservedTime,
+                wit_locks::ExpiryRule::WallClock => options::ExpiryRule::WallClock,
+            }),
+            max_clock_skew_ms: o.max_clock_skew_ms,
+        }
+    }
+}
+
+impl From<lock::Hold> for wit_locks::Hold {
+    fn from(h: lock::Hold) -> Self {
+        Self {
+            name: h.name,
+            identity: h.identity,
+            resource_version: h.resource_version,
+            acquire_time: h.acquire_time.into(),
+            valid_until: h.valid_until.into(),
+            valid_until_monotonic_ns: h.valid_until_monotonic_ns,
+            fencing_token: h.fencing_token,
+        }
+    }
+}
+
+impl From<wit_locks::Hold> for lock::Hold {
+    fn from(h: wit_locks::Hold) -> Self {
+        Self {
+            name: h.name,
+            identity: h.identity,
+            resource_version: h.resource_version,
+            acquire_time: h.acquire_time.into(),
+            valid_until: h.valid_until.into(),
+            valid_until_monotonic_ns: h.valid_until_monotonic_ns,
+            fencing_token: h.fencing_token,
+        }
+    }
+}
+
+impl From<lock::Election> for wit_locks::Election {
+    fn from(e: lock::Election) -> Self {
+        Self {
+            role: match e.role {
+                lock::Role::Leading => wit_locks::Role::Leading,
+                lock::Role::Following => wit_locks::Role::Following,
+                lock::Role::Lost => wit_locks::Role::Lost,
+            },
+            holder: e.holder,
+            hold: e.hold.map(Into::into),
+            next_tick_ms: e.next_tick_ms,
         }
     }
 }

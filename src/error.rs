@@ -95,6 +95,8 @@ pub enum Error {
     Decode(String),
     /// The call was refused before any request.
     InvalidArgument(String),
+    /// The hold is no longer this locker's: another holder wrote the lease, or it is gone.
+    Lost(String),
 }
 
 impl Error {
@@ -145,6 +147,7 @@ impl Error {
             Self::Config(_) => "config",
             Self::Decode(_) => "decode",
             Self::InvalidArgument(_) => "invalid-argument",
+            Self::Lost(_) => "lost",
         }
     }
 
@@ -173,7 +176,8 @@ impl Error {
             | Self::Timeout(m)
             | Self::Config(m)
             | Self::Decode(m)
-            | Self::InvalidArgument(m) => scrub(m),
+            | Self::InvalidArgument(m)
+            | Self::Lost(m) => scrub(m),
         }
         self
     }
@@ -215,7 +219,8 @@ impl fmt::Display for Error {
             | Self::Timeout(m)
             | Self::Config(m)
             | Self::Decode(m)
-            | Self::InvalidArgument(m) => write!(f, "{kind}: {m}"),
+            | Self::InvalidArgument(m)
+            | Self::Lost(m) => write!(f, "{kind}: {m}"),
         }
     }
 }

@@ -24,12 +24,14 @@ pub mod encode;
 pub mod error;
 pub mod go_json;
 pub mod lease;
+pub mod lock;
 pub mod micro_time;
 pub mod names;
 pub mod pem;
 pub mod request;
 pub mod status;
 pub mod token;
+pub mod watch;
 pub mod wire;
 
 pub use config::{ClientConfig, ExplicitConfig};

@@ -200,6 +200,37 @@ impl ClientConfig {
         }
     }
 
+    /// A watch of lease `name` from `resource_version`, with bookmarks, ending after
+    /// `timeout_seconds` (`../shared/k8s-watch.md`, "What a waiting client must do").
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a name that is not a DNS-1123 subdomain.
+    pub fn watch(
+        &self,
+        name: &str,
+        resource_version: &str,
+        timeout_seconds: u32,
+    ) -> Result<ApiRequest, Error> {
+        check_name(name)?;
+        let mut rv = String::new();
+        for b in resource_version.bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                rv.push(char::from(b));
+            } else {
+                rv.push_str(&format!("%{b:02X}"));
+            }
+        }
+        Ok(ApiRequest {
+            method: Method::Get,
+            path: format!(
+                "{}?watch=true&fieldSelector=metadata.name%3D{name}&resourceVersion={rv}\
+                 &allowWatchBookmarks=true&timeoutSeconds={timeout_seconds}",
+                self.collection_path()
+            ),
+            body: None,
+        })
+    }
+
     /// What the server would refuse anyway, refused before sending.
     fn check_lease(&self, lease: &Lease) -> Result<(), Error> {
         check_name(&lease.name)?;
@@ -502,5 +533,24 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_watch_selects_the_lease_from_a_version_with_bookmarks() {
+        let request = client().watch("cert-lock-a", "1200", 120).unwrap();
+        assert_eq!(request.method, Method::Get);
+        assert_eq!(
+            request.path,
+            "/apis/coordination.k8s.io/v1/namespaces/netbird/leases?watch=true\
+             &fieldSelector=metadata.name%3Dcert-lock-a&resourceVersion=1200\
+             &allowWatchBookmarks=true&timeoutSeconds=120"
+        );
+        let odd = client().watch("x", "a&b=c", 1).unwrap();
+        assert!(
+            odd.path.contains("resourceVersion=a%26b%3Dc&"),
+            "{}",
+            odd.path
+        );
+        assert!(client().watch("../x", "1", 1).is_err());
     }
 }

@@ -26,6 +26,18 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// page from a load balancer is cut short and its status and `Retry-After` kept.
 pub const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
+/// A response whose head has arrived; its body is still to be read.
+pub struct Head {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
+    /// The body.
+    pub body: IncomingBody,
+    /// The request's URL, for messages.
+    pub url: String,
+}
+
 /// Sends `request` to the client's apiserver and reads the response, all within the client's
 /// timeout (writing the body included).
 pub fn send(
@@ -33,53 +45,21 @@ pub fn send(
     request: &ApiRequest,
     token: Option<&Token>,
 ) -> Result<ApiResponse, Error> {
-    let url = format!("{}{}", config.base_url, request.path);
     let timeout_ns = u64::from(config.timeout_ms) * 1_000_000;
     let deadline = monotonic_clock::now().saturating_add(timeout_ns);
-    let timed_out = |what: &str| {
-        Error::Timeout(format!(
-            "{what} {url} did not complete within {} ms",
-            config.timeout_ms
-        ))
-    };
+    let head = start(config, request, token, deadline, timeout_ns)?;
+    finish(head, deadline, config.timeout_ms)
+}
 
-    let outgoing = build(config, request, token)?;
-    let body = outgoing
-        .body()
-        .map_err(|()| Error::Transport("request body unavailable".into()))?;
-    let options = RequestOptions::new();
-    // A host may not support some timeouts; the deadline below still holds.
-    let _ = options.set_connect_timeout(Some(timeout_ns));
-    let _ = options.set_first_byte_timeout(Some(timeout_ns));
-    let _ = options.set_between_bytes_timeout(Some(timeout_ns));
-    let future =
-        outgoing_handler::handle(outgoing, Some(options)).map_err(|e| transport(&url, &e))?;
-    let bytes = request.body.as_deref().unwrap_or_default();
-    let response = match write_body(body, bytes, deadline, &url) {
-        Ok(()) => outcome(&future, deadline, &url, config.timeout_ms),
-        Err(Written::TimedOut) => return Err(timed_out("sending the request to")),
-        // The connection failed while the body was going out: the response future holds what
-        // really happened (an early answer, or the host's reason: TLS, refused, denied).
-        Err(Written::Failed(e)) => {
-            outcome(&future, deadline, &url, config.timeout_ms).or(Some(Err(e)))
-        }
-    };
-    let response = match response {
-        Some(result) => result?,
-        None => return Err(timed_out("the answer from")),
-    };
-    let status = response.status();
-    let retry_after = {
-        let headers = response.headers();
-        headers
-            .get("retry-after")
-            .into_iter()
-            .next()
-            .map(|v| String::from_utf8_lossy(&v).into_owned())
-    };
-    let incoming = response
-        .consume()
-        .map_err(|()| Error::Transport(format!("{url}: response body unavailable")))?;
+/// Reads the body of a response whose head arrived, by `deadline`: all of a success (up to
+/// [`MAX_BODY_BYTES`]), the start of a failure (up to [`MAX_ERROR_BODY_BYTES`]).
+pub fn finish(head: Head, deadline: u64, timeout_ms: u32) -> Result<ApiResponse, Error> {
+    let Head {
+        status,
+        retry_after,
+        body: incoming,
+        url,
+    } = head;
     let success = (200..300).contains(&status);
     let limit = if success {
         MAX_BODY_BYTES
@@ -94,7 +74,9 @@ pub fn send(
                 "the response from {url} is larger than {MAX_BODY_BYTES} bytes"
             )));
         }
-        End::TimedOut if success => return Err(timed_out("the response body from")),
+        End::TimedOut if success => {
+            return Err(timed_out("the response body from", &url, timeout_ms));
+        }
         // A failure status stands on its own: it is kept with whatever of its body arrived.
         End::Cut | End::TimedOut => {}
     }
@@ -102,6 +84,70 @@ pub fn send(
         status,
         retry_after,
         body,
+    })
+}
+
+fn timed_out(what: &str, url: &str, timeout_ms: u32) -> Error {
+    Error::Timeout(format!(
+        "{what} {url} did not complete within {timeout_ms} ms"
+    ))
+}
+
+/// Sends `request` and waits for the response head, by `deadline` (monotonic ns); the host
+/// may let the body pause up to `between_bytes_ns` (a watch's quiet spells are long).
+pub fn start(
+    config: &ClientConfig,
+    request: &ApiRequest,
+    token: Option<&Token>,
+    deadline: u64,
+    between_bytes_ns: u64,
+) -> Result<Head, Error> {
+    let url = format!("{}{}", config.base_url, request.path);
+    let timeout_ns = u64::from(config.timeout_ms) * 1_000_000;
+    let outgoing = build(config, request, token)?;
+    let body = outgoing
+        .body()
+        .map_err(|()| Error::Transport("request body unavailable".into()))?;
+    let options = RequestOptions::new();
+    // A host may not support some timeouts; the deadline below still holds.
+    let _ = options.set_connect_timeout(Some(timeout_ns));
+    let _ = options.set_first_byte_timeout(Some(timeout_ns));
+    let _ = options.set_between_bytes_timeout(Some(between_bytes_ns));
+    let future =
+        outgoing_handler::handle(outgoing, Some(options)).map_err(|e| transport(&url, &e))?;
+    let bytes = request.body.as_deref().unwrap_or_default();
+    let response = match write_body(body, bytes, deadline, &url) {
+        Ok(()) => outcome(&future, deadline, &url, config.timeout_ms),
+        Err(Written::TimedOut) => {
+            return Err(timed_out("sending the request to", &url, config.timeout_ms));
+        }
+        // The connection failed while the body was going out: the response future holds what
+        // really happened (an early answer, or the host's reason: TLS, refused, denied).
+        Err(Written::Failed(e)) => {
+            outcome(&future, deadline, &url, config.timeout_ms).or(Some(Err(e)))
+        }
+    };
+    let response = match response {
+        Some(result) => result?,
+        None => return Err(timed_out("the answer from", &url, config.timeout_ms)),
+    };
+    let status = response.status();
+    let retry_after = {
+        let headers = response.headers();
+        headers
+            .get("retry-after")
+            .into_iter()
+            .next()
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+    };
+    let body = response
+        .consume()
+        .map_err(|()| Error::Transport(format!("{url}: response body unavailable")))?;
+    Ok(Head {
+        status,
+        retry_after,
+        body,
+        url,
     })
 }
 
@@ -253,7 +299,7 @@ fn read_body(
 }
 
 /// Blocks until `ready` fires or the deadline passes; true when it fired.
-fn wait(ready: &poll::Pollable, deadline: u64) -> bool {
+pub fn wait(ready: &poll::Pollable, deadline: u64) -> bool {
     if ready.ready() {
         return true;
     }
@@ -269,7 +315,8 @@ fn wait(ready: &poll::Pollable, deadline: u64) -> bool {
     }
 }
 
-fn stream_error(url: &str, e: StreamError) -> Error {
+/// The error for a failed stream operation.
+pub fn stream_error(url: &str, e: StreamError) -> Error {
     match e {
         StreamError::Closed => Error::Transport(format!("{url}: the connection closed early")),
         StreamError::LastOperationFailed(err) => match wasi::http::types::http_error_code(&err) {

@@ -3,14 +3,21 @@
 
 use crate::prelude::*;
 
+pub mod clock;
+pub mod elector;
 mod files;
 mod http;
+pub mod locker;
+pub mod watch;
 
 use crate::config::{self, ClientConfig, ExplicitConfig};
 use crate::error::{Error, redact_bytes};
 use crate::lease::{Lease, LeaseList, Preconditions};
-use crate::request::Call;
+use crate::request::{ApiResponse, Call};
+use crate::status::{Operation, error_for};
 use crate::token::Token;
+use wasi::clocks::monotonic_clock;
+use watch::Watch;
 
 /// Whether `KUBERNETES_SERVICE_HOST` is in the environment (even if empty).
 pub fn in_cluster() -> bool {
@@ -18,6 +25,7 @@ pub fn in_cluster() -> bool {
 }
 
 /// A lease client: validated configuration; the token is read on every request.
+#[derive(Clone)]
 pub struct Client {
     config: ClientConfig,
 }
@@ -77,19 +85,53 @@ impl Client {
         self.run(self.config.list())
     }
 
+    /// Opens a watch of lease `name` from `resource_version`; the server ends it after
+    /// `timeout_seconds`.
+    pub fn watch(
+        &self,
+        name: &str,
+        resource_version: &str,
+        timeout_seconds: u32,
+    ) -> Result<Watch, Error> {
+        let request = self.config.watch(name, resource_version, timeout_seconds)?;
+        let token = self.token()?;
+        let secret = token.as_ref().map_or("", Token::secret);
+        let timeout_ns = u64::from(self.config.timeout_ms) * 1_000_000;
+        let deadline = monotonic_clock::now().saturating_add(timeout_ns);
+        // The stream may stay quiet until the server's own timeout ends it.
+        let quiet_ns = (u64::from(timeout_seconds) + 30) * 1_000_000_000;
+        let result = http::start(&self.config, &request, token.as_ref(), deadline, quiet_ns)
+            .and_then(|head| {
+                if head.status == 200 {
+                    return Watch::new(head);
+                }
+                let r = scrubbed(
+                    http::finish(head, deadline, self.config.timeout_ms)?,
+                    secret,
+                );
+                Err(error_for(
+                    Operation::Get,
+                    r.status,
+                    r.retry_after.as_deref(),
+                    &r.body,
+                ))
+            });
+        result.map_err(|e| e.redact(secret))
+    }
+
     /// Reads the token afresh (bound tokens rotate), sends, and reads the response by the
     /// call's rule; the token is scrubbed from whatever error comes back.
     fn run<T>(&self, call: Call<T>) -> Result<T, Error> {
         let token = self.token()?;
         let secret = token.as_ref().map_or("", Token::secret);
-        let result = http::send(&self.config, &call.request, token.as_ref()).and_then(|mut r| {
-            // Scrub a failure body whole before any of it is cut into a message.
-            if !(200..300).contains(&r.status) {
-                r.body = redact_bytes(&r.body, secret);
-            }
-            call.finish(r)
-        });
+        let result = http::send(&self.config, &call.request, token.as_ref())
+            .and_then(|r| call.finish(scrubbed(r, secret)));
         result.map_err(|e| e.redact(secret))
+    }
+
+    /// The environment variable `name`, if set.
+    pub fn env(name: &str) -> Option<String> {
+        files::env(name)
     }
 
     fn token(&self) -> Result<Option<Token>, Error> {
@@ -100,4 +142,12 @@ impl Client {
             .map_err(|why| Error::Config(format!("cannot read token file {path}: {why}")))?;
         Token::from_file_contents(path, &bytes).map(Some)
     }
+}
+
+/// A failure body scrubbed of `secret` whole, before any of it is cut into a message.
+fn scrubbed(mut response: ApiResponse, secret: &str) -> ApiResponse {
+    if !(200..300).contains(&response.status) {
+        response.body = redact_bytes(&response.body, secret);
+    }
+    response
 }
