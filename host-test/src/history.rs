@@ -56,3 +56,9 @@ pub fn check(history: &[WriteRecord], name: &str) -> Verdict {
     }
     verdict
 }
+
+mod holds;
+#[cfg(test)]
+mod holds_tests;
+
+pub use holds::{HoldRecord, HoldVerdict, check_holds, now_micros};
