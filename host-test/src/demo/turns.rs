@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
+use crate::history::{HoldRecord, now_micros};
 use crate::host::{Hold, LockerHandle, Replica};
 
 /// How long "issuing a certificate" takes while holding a lock.
@@ -24,23 +25,14 @@ pub struct Event {
     pub what: String,
 }
 
-/// A hold as a replica reported it, for the summary's fencing check.
-#[derive(Clone, Debug)]
-pub struct Taken {
-    /// The domain locked.
-    pub domain: String,
-    /// The hold's fencing token.
-    pub token: u64,
-}
-
 /// What the replicas share: who crashed holding which domain, and when each domain was last
 /// released (to time handoffs).
 #[derive(Debug, Default)]
 pub struct Board {
     crashed: HashMap<String, (String, Instant)>,
     released: HashMap<String, Instant>,
-    /// Every hold taken, in the order replicas reported them.
-    pub taken: Vec<Taken>,
+    /// Every hold, as its replica reported it for the history checker.
+    pub holds: Vec<HoldRecord>,
     /// Release-to-acquisition times of waiters that were waiting when the release came.
     pub handoffs: Vec<Duration>,
 }
@@ -111,7 +103,11 @@ pub async fn take_turns(
     let mut tally = Tally::default();
     for domain in domains.iter().cycle().take(domains.len() * rounds) {
         let hold = lock(&mut me, domain, timeout_ms, &report, &mut tally).await?;
+        let acquired_at = now_micros();
         tokio::time::sleep(ISSUE_TIME).await;
+        on(&report.board)
+            .holds
+            .push(record(&hold, acquired_at, now_micros()));
         me.replica
             .release(&me.locker, &hold)
             .await?
@@ -137,9 +133,16 @@ pub async fn crash_holding(
 ) -> anyhow::Result<(String, Tally)> {
     let mut tally = Tally::default();
     let hold = lock(&mut me, domain, timeout_ms, &report, &mut tally).await?;
-    on(&report.board)
+    let mut board = on(&report.board);
+    // A crashed holder could have acted until its hold's validity ended (the sandbox's wall
+    // clock is the host's).
+    board
+        .holds
+        .push(record(&hold, now_micros(), hold.valid_until.unix_micros));
+    board
         .crashed
         .insert(domain.to_owned(), (me.identity.clone(), Instant::now()));
+    drop(board);
     report.emit(
         &me.identity,
         format!(
@@ -172,10 +175,6 @@ async fn lock(
     tally.locks += 1;
     tally.waited += waited;
     let mut board = on(&report.board);
-    board.taken.push(Taken {
-        domain: domain.to_owned(),
-        token: hold.fencing_token,
-    });
     let how = if let Some((crashed, at)) = board.crashed.remove(domain) {
         tally.takeovers += 1;
         format!(
@@ -206,4 +205,16 @@ async fn lock(
         format!("{how}, fencing token {}", hold.fencing_token),
     );
     Ok(hold)
+}
+
+/// `hold` as the history checker takes it: acted on from `acquired_at` to `released_at`
+/// (microseconds of [`now_micros`]).
+fn record(hold: &Hold, acquired_at: i64, released_at: i64) -> HoldRecord {
+    HoldRecord {
+        lease: hold.name.clone(),
+        identity: hold.identity.clone(),
+        token: hold.fencing_token,
+        acquired_at,
+        released_at,
+    }
 }

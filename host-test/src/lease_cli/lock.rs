@@ -11,6 +11,7 @@ use super::args::Lock;
 use super::failure::Failure;
 use super::json::micro_time;
 use super::{called, host_failure};
+use crate::history::now_micros;
 use crate::host::{ClientHandle, Hold, LeaseError, LockerHandle, LockerOptions, Replica};
 
 /// The shortest wait between renewals, whatever the hold's validity.
@@ -39,15 +40,18 @@ pub async fn lock(
     let mut hold = acquire(replica, client, &locker, lock).await?;
     println!("{}", hold_json(&hold));
     let until = Instant::now() + lock.hold;
+    // One listener for the whole hold, so that a Ctrl-C during a renewal is not missed.
+    let interrupt = tokio::signal::ctrl_c();
+    tokio::pin!(interrupt);
     let interrupted = loop {
         let now = Instant::now();
         if now >= until {
             break false;
         }
-        let renew_at = now + renew_wait(&hold, crate::demo::locker::now().unix_micros);
+        let renew_at = now + renew_wait(&hold, now_micros());
         tokio::select! {
             () = tokio::time::sleep_until(renew_at.min(until)) => {}
-            _ = tokio::signal::ctrl_c() => break true,
+            _ = &mut interrupt => break true,
         }
         if renew_at < until {
             hold = called(replica.renew(&locker, &hold).await)?;

@@ -4,6 +4,7 @@
 mod artifact;
 mod auth;
 mod cli;
+mod cli_lock;
 mod construction;
 mod crud;
 mod fake;
