@@ -56,6 +56,7 @@ fn write_summary(
         let verdict = history::check(&history, lease);
         let mut holds: Vec<_> = board.holds.iter().filter(|h| &h.lease == lease).collect();
         holds.sort_by_key(|h| h.acquired_at);
+        let increasing = holds.windows(2).all(|w| w[0].token < w[1].token);
         let tokens: Vec<String> = holds.iter().map(|h| h.token.to_string()).collect();
         writeln!(
             out,
@@ -63,7 +64,7 @@ fn write_summary(
             verdict.acquisitions,
             verdict.expired_takeovers,
             verdict.releases,
-            tokens.join(" < "),
+            tokens.join(if increasing { " < " } else { ", " }),
         )?;
         overlaps.extend(verdict.violations.iter().map(|v| format!("{domain}: {v}")));
     }

@@ -104,6 +104,17 @@ fn lock_args(cluster: &Cluster, account: &Account, flags: &[&str]) -> Vec<OsStri
     in_cluster(cluster, &account.dir, &operation)
 }
 
+/// `lock NAME` with `flags`, once it printed its hold.
+async fn holding(cluster: &Cluster, account: &Account, flags: &[&str]) -> Holding {
+    Holding::start(lock_args(cluster, account, flags)).await
+}
+
+/// `unlock NAME --identity IDENTITY`.
+async fn unlock(cluster: &Cluster, account: &Account, identity: &str) -> Run {
+    let operation = ["unlock", NAME, "--identity", identity];
+    lease(in_cluster(cluster, &account.dir, &operation)).await
+}
+
 /// The hold's fencing token.
 fn token(hold: &Value) -> u64 {
     hold["fencingToken"]
@@ -174,12 +185,7 @@ async fn lock_prints_the_hold_as_one_json_line_with_its_fencing_token_then_relea
 #[tokio::test]
 async fn a_held_lock_fails_for_another_identity_naming_the_holder_and_so_does_its_unlock() {
     let (cluster, account) = setup().await;
-    let first = Holding::start(lock_args(
-        &cluster,
-        &account,
-        &["--identity", "a", "--hold", "120"],
-    ))
-    .await;
+    let first = holding(&cluster, &account, &["--identity", "a", "--hold", "120"]).await;
     assert_eq!(first.hold["identity"], "a");
 
     let second = lease(lock_args(&cluster, &account, &["--identity", "b"])).await;
@@ -187,12 +193,7 @@ async fn a_held_lock_fails_for_another_identity_naming_the_holder_and_so_does_it
         second.error_line(),
         format!(r#"error: held: lease "{NAME}" is held by "a" (try --wait SECONDS)"#)
     );
-    let unlock = lease(in_cluster(
-        &cluster,
-        &account.dir,
-        &["unlock", NAME, "--identity", "b"],
-    ))
-    .await;
+    let unlock = unlock(&cluster, &account, "b").await;
     assert_eq!(
         unlock.error_line(),
         format!(r#"error: not-holder: lease "{NAME}" is held by "a", not "b""#)
@@ -204,11 +205,11 @@ async fn a_held_lock_fails_for_another_identity_naming_the_holder_and_so_does_it
 #[tokio::test]
 async fn lock_with_wait_gets_the_lease_by_watch_after_the_holders_release_with_a_larger_token() {
     let (cluster, account) = setup().await;
-    let first = Holding::start(lock_args(
+    let first = holding(
         &cluster,
         &account,
         &["--identity", "a", "--duration", "60", "--hold", "120"],
-    ))
+    )
     .await;
     let second = tokio::spawn(Holding::start(lock_args(
         &cluster,
@@ -262,18 +263,13 @@ async fn lock_with_wait_gets_the_lease_by_watch_after_the_holders_release_with_a
 async fn unlock_by_the_holders_identity_releases_and_the_holder_then_reports_it_lost() {
     let (cluster, account) = setup().await;
     // A 3 s lease: renewed about every second.
-    let holder = Holding::start(lock_args(
+    let holder = holding(
         &cluster,
         &account,
         &["--identity", "a", "--duration", "3", "--hold", "120"],
-    ))
+    )
     .await;
-    let unlock = lease(in_cluster(
-        &cluster,
-        &account.dir,
-        &["unlock", NAME, "--identity", "a"],
-    ))
-    .await;
+    let unlock = unlock(&cluster, &account, "a").await;
     assert!(unlock.status.success(), "{}", unlock.stderr);
     assert_eq!(stored_holder(&cluster), "");
     let lost = holder.finish().await;

@@ -7,6 +7,7 @@ mod cli;
 mod cli_lock;
 mod construction;
 mod crud;
+mod demo;
 mod fake;
 mod hostile;
 mod locking;
