@@ -69,9 +69,9 @@ impl Elector {
                 *self.hold.borrow_mut() = Some(renewed.clone());
                 Ok(self.leading(renewed, next))
             }
-            Err(Error::Lost(_)) => Ok(self.lost(None)),
+            Err(Error::Lost(_)) => Ok(self.lost()),
             // Past the deadline without a renewal this instance must stop acting.
-            Err(_) if clock::monotonic_ns() >= hold.valid_until_monotonic_ns => Ok(self.lost(None)),
+            Err(_) if clock::monotonic_ns() >= hold.valid_until_monotonic_ns => Ok(self.lost()),
             Err(e) => Err(e),
         }
     }
@@ -113,11 +113,11 @@ impl Elector {
         }
     }
 
-    fn lost(&self, holder: Option<String>) -> Election {
+    fn lost(&self) -> Election {
         *self.hold.borrow_mut() = None;
         Election {
             role: Role::Lost,
-            holder,
+            holder: None,
             hold: None,
             next_tick_ms: 0,
         }

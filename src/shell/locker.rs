@@ -48,6 +48,8 @@ enum Waited {
     Changed(Option<Lease>),
     /// Nothing happened by the wake-up time, or the stream ended: read again.
     Quiet,
+    /// The watch failed (an ERROR event such as 410 Expired, or it ended at once): back off.
+    Broken,
 }
 
 /// A locker: one identity, its settings, and what it has seen of each lease.
@@ -176,7 +178,7 @@ impl Locker {
                         }
                         Ok(Waited::Quiet) => lease = self.client.get(name)?,
                         // A broken watch or a 410: back off, then read afresh.
-                        Err(_) => {
+                        Ok(Waited::Broken) | Err(_) => {
                             let pause = self.config.backoff.delay_ms(failures, clock::random_u64());
                             failures += 1;
                             clock::sleep_until(
@@ -197,9 +199,8 @@ impl Locker {
             .saturating_sub(opened)
             .div_ceil(1_000_000_000)
             .clamp(1, MAX_WATCH_SECONDS);
-        let mut watch = self
-            .client
-            .watch(name, rv, u32::try_from(seconds).unwrap_or(1))?;
+        let seconds = u32::try_from(seconds).unwrap_or(1);
+        let mut watch = self.client.watch(name, rv, seconds, wake)?;
         loop {
             match watch.next(wake)? {
                 Next::Event(WatchEvent::Added(l) | WatchEvent::Modified(l)) => {
@@ -207,17 +208,10 @@ impl Locker {
                 }
                 Next::Event(WatchEvent::Deleted(_)) => return Ok(Waited::Changed(None)),
                 Next::Event(WatchEvent::Bookmark(_)) => {}
-                Next::Event(WatchEvent::Error(status)) => {
-                    return Err(Error::Transport(format!(
-                        "the watch of lease {name} failed: {} {}",
-                        status.code, status.message
-                    )));
-                }
+                Next::Event(WatchEvent::Error(_)) => return Ok(Waited::Broken),
                 Next::Deadline => return Ok(Waited::Quiet),
                 Next::Ended if clock::monotonic_ns() < opened + SHORT_WATCH_NS => {
-                    return Err(Error::Transport(format!(
-                        "the watch of lease {name} ended at once"
-                    )));
+                    return Ok(Waited::Broken);
                 }
                 Next::Ended => return Ok(Waited::Quiet),
             }
@@ -226,13 +220,15 @@ impl Locker {
 
     /// Extends `hold`; `Lost` when another holder has written the lease since.
     pub fn renew(&self, hold: &Hold) -> Result<Hold, Error> {
-        self.rewrite(hold, |lease, now| rules::renewed(lease, now.wall))
-            .and_then(|(written, now)| self.hold(&written, now, Some(hold)))
+        self.rewrite(hold, &|lease: &Lease, now: Now| {
+            rules::renewed(lease, now.wall)
+        })
+        .and_then(|(written, now)| self.hold(&written, now, Some(hold)))
     }
 
     /// Gives `hold` back: clears the lease's holder only if it is still this hold.
     pub fn release(&self, hold: &Hold) -> Result<(), Error> {
-        self.rewrite(hold, |lease, _| rules::released(lease))
+        self.rewrite(hold, &|lease: &Lease, _: Now| rules::released(lease))
             .map(|_| ())
     }
 
@@ -240,7 +236,7 @@ impl Locker {
     fn rewrite(
         &self,
         hold: &Hold,
-        change: impl Fn(&Lease, Now) -> Lease,
+        change: &dyn Fn(&Lease, Now) -> Lease,
     ) -> Result<(Lease, Now), Error> {
         let mut tries = 0;
         loop {

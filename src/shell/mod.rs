@@ -86,18 +86,20 @@ impl Client {
     }
 
     /// Opens a watch of lease `name` from `resource_version`; the server ends it after
-    /// `timeout_seconds`.
+    /// `timeout_seconds`. The answer must come within the request timeout and by `by`
+    /// (monotonic ns).
     pub fn watch(
         &self,
         name: &str,
         resource_version: &str,
         timeout_seconds: u32,
+        by: u64,
     ) -> Result<Watch, Error> {
         let request = self.config.watch(name, resource_version, timeout_seconds)?;
         let token = self.token()?;
         let secret = token.as_ref().map_or("", Token::secret);
         let timeout_ns = u64::from(self.config.timeout_ms) * 1_000_000;
-        let deadline = monotonic_clock::now().saturating_add(timeout_ns);
+        let deadline = monotonic_clock::now().saturating_add(timeout_ns).min(by);
         // The stream may stay quiet until the server's own timeout ends it.
         let quiet_ns = (u64::from(timeout_seconds) + 30) * 1_000_000_000;
         let result = http::start(&self.config, &request, token.as_ref(), deadline, quiet_ns)

@@ -56,7 +56,7 @@ pub(crate) fn lease(
         "update" => ctx.update(namespace, name),
         "patch" => ctx.patch(namespace, name),
         "delete" => ctx.delete(namespace, name),
-        "watch" => super::watch::start(shared, req, output, namespace),
+        "watch" => super::watch::start(shared, req, output, namespace, name),
         _ => Err(Status::method_not_allowed()),
     };
     result.unwrap_or_else(Reply::from)
@@ -75,7 +75,7 @@ fn is_json(content_type: Option<&str>) -> bool {
 }
 
 /// `strconv.ParseUint(rv, 10, 64)` with Go's error text; "" is 0.
-fn parse_rv(rv: &str) -> Result<u64, String> {
+pub(crate) fn parse_rv(rv: &str) -> Result<u64, String> {
     if rv.is_empty() {
         return Ok(0);
     }

@@ -1,5 +1,6 @@
 //! What the emulator keeps and how long it waits: the history window (watch replay and the
-//! write record), the request-log window, and the timeouts that cut off slow clients.
+//! write record), the request-log window, the timeouts that cut off slow clients, and the
+//! watch's bookmark schedule.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -19,6 +20,12 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     /// How long a client may take to complete the TLS handshake.
     pub tls_accept_timeout: Duration,
+    /// How often a watch with `allowWatchBookmarks=true` gets a BOOKMARK (the watch cache's
+    /// ~60 s).
+    pub bookmark_interval: Duration,
+    /// How long before a watch's deadline (`timeoutSeconds`) its last BOOKMARK goes out (the
+    /// watch cache's 2 s).
+    pub bookmark_before_deadline: Duration,
 }
 
 impl Default for Limits {
@@ -28,6 +35,8 @@ impl Default for Limits {
             request_log_window: 1_000,
             header_read_timeout: Duration::from_secs(30),
             tls_accept_timeout: Duration::from_secs(10),
+            bookmark_interval: Duration::from_secs(60),
+            bookmark_before_deadline: Duration::from_secs(2),
         }
     }
 }

@@ -26,6 +26,7 @@ mod table;
 mod tls;
 mod validate;
 mod watch;
+mod watch_options;
 
 #[cfg(test)]
 mod tests;
@@ -33,6 +34,7 @@ mod tests;
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::net::TcpListener;
@@ -128,6 +130,8 @@ pub(crate) struct Shared {
     pub tokens: Mutex<HashMap<String, Identity>>,
     pub store: Mutex<store::Store>,
     pub requests: Mutex<VecDeque<RequestRecord>>,
+    /// Watches whose streaming task is still running.
+    pub open_watches: AtomicUsize,
 }
 
 /// A running emulated apiserver. Clones share the server; the accept loop stops when the last
@@ -174,6 +178,7 @@ impl ApiServer {
             tokens: Mutex::new(HashMap::new()),
             store: Mutex::new(store::Store::new(limits.history_window)),
             requests: Mutex::new(VecDeque::new()),
+            open_watches: AtomicUsize::new(0),
             limits,
         });
         let task = tokio::spawn(routes::accept_loop(listener, acceptor, Arc::clone(&shared)));
@@ -233,6 +238,12 @@ impl ApiServer {
         store
             .get(namespace, name)
             .map(|lease| lease.to_json_string(true))
+    }
+
+    /// How many watches are streaming now (a watch stops counting when its deadline passes or
+    /// its client goes away).
+    pub fn open_watches(&self) -> usize {
+        self.shared.open_watches.load(Ordering::SeqCst)
     }
 
     /// The current store revision (what a list would report as its resourceVersion).

@@ -27,8 +27,9 @@ use tokio_rustls::TlsAcceptor;
 
 use super::exchange::{Query, Reply, Req};
 use super::limits::{Limits, push_bounded};
+use super::selectors::FieldSelector;
 use super::status::{GROUP, Status};
-use super::{Identity, RequestRecord, Shared, discovery, handlers, lock};
+use super::{Identity, RequestRecord, Shared, discovery, handlers, lock, watch_options};
 
 /// The request body limit kube-apiserver applies (3 MiB).
 const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -220,18 +221,13 @@ pub(crate) fn dispatch(shared: &Arc<Shared>, req: &Req, identity: &Identity) -> 
         let rest = &segs[3..];
         let route = match rest {
             [] => return discovery::get(req, &path),
-            ["leases"] => LeaseRoute {
-                namespace: "",
-                name: "",
-            },
-            ["namespaces", ns, "leases"] => LeaseRoute {
-                namespace: ns,
-                name: "",
-            },
-            ["namespaces", ns, "leases", name] => LeaseRoute {
-                namespace: ns,
-                name,
-            },
+            ["leases"] => LeaseRoute::new("", ""),
+            ["namespaces", ns, "leases"] => LeaseRoute::new(ns, ""),
+            ["namespaces", ns, "leases", name] => LeaseRoute::new(ns, name),
+            // Deprecated since 1.11 and still served: always a watch, `{name}` the selector.
+            ["watch", "leases"] => LeaseRoute::watch("", ""),
+            ["watch", "namespaces", ns, "leases"] => LeaseRoute::watch(ns, ""),
+            ["watch", "namespaces", ns, "leases", name] => LeaseRoute::watch(ns, name),
             _ => return Status::path_not_found().into(),
         };
         let Some(verb) = route.verb(&req.method, &req.query) else {
@@ -241,7 +237,14 @@ pub(crate) fn dispatch(shared: &Arc<Shared>, req: &Req, identity: &Identity) -> 
             !route.namespace.is_empty() && list.iter().any(|n| n == route.namespace)
         });
         if !allowed {
-            return Status::forbidden(&identity.user, verb, route.namespace, route.name).into();
+            // A list or watch selecting one name is authorized (and refused) for that name.
+            let selected =
+                FieldSelector::parse_syntax(req.query.get("fieldSelector").unwrap_or_default())
+                    .ok()
+                    .and_then(|f| f.exact_name().map(str::to_owned))
+                    .filter(|n| route.name.is_empty() && !n.is_empty() && !n.contains('/'));
+            let name = selected.as_deref().unwrap_or(route.name);
+            return Status::forbidden(&identity.user, verb, route.namespace, name).into();
         }
         return handlers::lease(shared, req, verb, route.namespace, route.name);
     }
@@ -252,12 +255,34 @@ pub(crate) fn dispatch(shared: &Arc<Shared>, req: &Req, identity: &Identity) -> 
 struct LeaseRoute<'a> {
     namespace: &'a str,
     name: &'a str,
+    /// A `/watch/` path: GET always watches.
+    watch_path: bool,
 }
 
-impl LeaseRoute<'_> {
+impl<'a> LeaseRoute<'a> {
+    fn new(namespace: &'a str, name: &'a str) -> Self {
+        LeaseRoute {
+            namespace,
+            name,
+            watch_path: false,
+        }
+    }
+
+    fn watch(namespace: &'a str, name: &'a str) -> Self {
+        LeaseRoute {
+            namespace,
+            name,
+            watch_path: true,
+        }
+    }
+
     /// The authorization verb for `method` here, or `None` when the method is not allowed.
+    /// `watch` is true unless `0` or `false` (any case); on the item path it changes nothing.
     fn verb(&self, method: &Method, query: &Query) -> Option<&'static str> {
-        let watch = matches!(query.get("watch"), Some("true" | "1"));
+        if self.watch_path {
+            return (method == Method::GET).then_some("watch");
+        }
+        let watch = query.get("watch").is_some_and(watch_options::query_bool);
         let named = !self.name.is_empty();
         let namespaced = !self.namespace.is_empty();
         Some(match (method.as_str(), named) {

@@ -105,6 +105,14 @@ pub(crate) struct FieldSelector(Vec<(String, String, bool)>);
 impl FieldSelector {
     /// Parses a selector; unknown fields are 400s as on the real server.
     pub fn parse(s: &str) -> Result<FieldSelector, Status> {
+        let selector = FieldSelector::parse_syntax(s)?;
+        selector.check_known()?;
+        Ok(selector)
+    }
+
+    /// Parses a selector's syntax only (a 400 for a term without an operator), as the
+    /// apiserver does while decoding the query, before it validates the options.
+    pub fn parse_syntax(s: &str) -> Result<FieldSelector, Status> {
         let mut terms = Vec::new();
         if s.trim().is_empty() {
             return Ok(FieldSelector(terms));
@@ -121,16 +129,37 @@ impl FieldSelector {
                     "invalid selector: '{s}'; can't understand '{part}'"
                 )));
             };
-            let field = field.trim();
-            if field != "metadata.name" && field != "metadata.namespace" {
-                return Err(Status::bad_request(format!(
-                    "{} is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
-                    gojson::quote(field)
-                )));
-            }
-            terms.push((field.to_owned(), value.trim().to_owned(), eq));
+            terms.push((field.trim().to_owned(), value.trim().to_owned(), eq));
         }
         Ok(FieldSelector(terms))
+    }
+
+    /// A 400 for a field Leases do not index (only `metadata.name` and `metadata.namespace`).
+    pub fn check_known(&self) -> Result<(), Status> {
+        match self
+            .0
+            .iter()
+            .find(|(f, _, _)| f != "metadata.name" && f != "metadata.namespace")
+        {
+            Some((field, _, _)) => Err(Status::bad_request(format!(
+                "{} is not a known field selector: only \"metadata.name\", \"metadata.namespace\"",
+                gojson::quote(field)
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The selector `metadata.name=name`.
+    pub fn name(name: &str) -> FieldSelector {
+        FieldSelector(vec![("metadata.name".into(), name.to_owned(), true)])
+    }
+
+    /// The name an equality term on `metadata.name` requires (`RequiresExactMatch`).
+    pub fn exact_name(&self) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _, eq)| f == "metadata.name" && *eq)
+            .map(|(_, v, _)| v.as_str())
     }
 
     /// Whether the selector selects everything.

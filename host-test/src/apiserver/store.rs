@@ -19,6 +19,9 @@ pub(crate) struct Event {
     pub kind: &'static str,
     /// The object after the change (for a delete: as it was, with the deleting revision).
     pub lease: Lease,
+    /// The object before the change (`None` for a create): a watcher whose selector matched
+    /// it but not the new object sees a DELETED.
+    pub prev: Option<Lease>,
 }
 
 /// A resourceVersion older than the history window: the changes after it are gone.
@@ -106,7 +109,7 @@ impl Store {
         lease.meta.resource_version = self.revision.to_string();
         self.record(&lease, verb, user, now);
         let key = (lease.meta.namespace.clone(), lease.meta.name.clone());
-        self.objects.insert(key, lease.clone());
+        let prev = self.objects.insert(key, lease.clone());
         let kind = if verb == Verb::Create {
             "ADDED"
         } else {
@@ -115,6 +118,7 @@ impl Store {
         self.push_event(Event {
             kind,
             lease: lease.clone(),
+            prev,
         });
         self.changes.send_replace(self.revision);
         lease
@@ -138,6 +142,7 @@ impl Store {
         self.push_event(Event {
             kind: "DELETED",
             lease: at_delete,
+            prev: Some(lease.clone()),
         });
         self.changes.send_replace(self.revision);
         Some(lease)

@@ -1,31 +1,38 @@
-//! `?watch=true` on a lease collection: a chunked stream of `{"type","object"}` lines, from the
-//! requested resourceVersion (or synthetic ADDED events for the current state when it is
-//! empty or "0"), filtered by the selectors, as Tables when kubectl asks for them. A
-//! resourceVersion older than the history window gets 200 and one ERROR event with a 410
-//! `Expired` Status, then the end of the stream, as the watch cache answers.
+//! A watch on leases (`?watch=…` on a collection, or a `/watch/` path): 200 with the head sent
+//! at once, then one compact `{"type","object"}` line per event, each sent the moment the write
+//! is stored (`/work/shared/k8s-watch.md`). The stream opens with a synthetic ADDED per
+//! matching lease when asked for (RV `""`/`"0"`, or `sendInitialEvents=true`), sends
+//! BOOKMARKs only when allowed (periodically and shortly before the deadline), turns selector
+//! transitions into ADDED / DELETED, answers a compacted resourceVersion with one ERROR event
+//! (410 `Expired`), and ends without a closing event at `timeoutSeconds` or when the client
+//! goes away. Kubectl's Table output is served too.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
-use serde_json::json;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::exchange::{Reply, Req};
 use super::gojson;
-use super::lease::Lease;
-use super::selectors::{FieldSelector, LabelSelector};
-use super::status::Status;
+use super::lease::{API_VERSION, Lease};
+use super::limits::Limits;
+use super::status::{KIND, Status};
 use super::store::{Compacted, Event};
 use super::table::{self, Output};
+use super::watch_options::WatchOptions;
 use super::{Shared, lock};
 
-/// What a watcher wants to see.
+/// The annotation on the bookmark that ends the initial events.
+const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
+
+/// What a watcher wants to see, and how it is written.
 struct Filter {
     namespace: String,
-    labels: LabelSelector,
-    fields: FieldSelector,
+    options: WatchOptions,
     output: Output,
     include_object: Option<String>,
 }
@@ -33,8 +40,8 @@ struct Filter {
 impl Filter {
     fn wants(&self, lease: &Lease) -> bool {
         (self.namespace.is_empty() || lease.meta.namespace == self.namespace)
-            && self.labels.matches(&lease.meta.labels)
-            && self.fields.matches(lease)
+            && self.options.labels.matches(&lease.meta.labels)
+            && self.options.fields.matches(lease)
     }
 
     /// One event line.
@@ -48,8 +55,44 @@ impl Filter {
             }
             _ => lease.to_value(true),
         };
-        Bytes::from(gojson::to_body(&json!({"type": kind, "object": object})))
+        event_line(kind, &object)
     }
+
+    /// The line this watcher gets for a stored change, as the watch cache decides it: ADDED
+    /// when the lease starts matching, MODIFIED while it matches, DELETED (the old object at
+    /// the change's revision) when it stops matching or is deleted, nothing otherwise.
+    fn on_change(&self, e: &Event) -> Option<Bytes> {
+        let now = e.kind != "DELETED" && self.wants(&e.lease);
+        let before = e.prev.as_ref().filter(|prev| self.wants(prev));
+        match (now, before) {
+            (true, None) => Some(self.line("ADDED", &e.lease)),
+            (true, Some(_)) => Some(self.line("MODIFIED", &e.lease)),
+            (false, Some(prev)) => {
+                let mut gone = prev.clone();
+                gone.meta
+                    .resource_version
+                    .clone_from(&e.lease.meta.resource_version);
+                Some(self.line("DELETED", &gone))
+            }
+            (false, None) => None,
+        }
+    }
+}
+
+/// `{"type":kind,"object":object}` and a newline.
+fn event_line(kind: &str, object: &Value) -> Bytes {
+    Bytes::from(gojson::to_body(&json!({"type": kind, "object": object})))
+}
+
+/// A BOOKMARK: an empty Lease carrying only the revision (and, after the initial events, the
+/// `k8s.io/initial-events-end` annotation).
+fn bookmark_line(revision: u64, initial_events_end: bool) -> Bytes {
+    let mut metadata = json!({"resourceVersion": revision.to_string()});
+    if initial_events_end {
+        metadata["annotations"] = json!({INITIAL_EVENTS_END: "true"});
+    }
+    let object = json!({"kind": KIND, "apiVersion": API_VERSION, "metadata": metadata, "spec": {}});
+    event_line("BOOKMARK", &object)
 }
 
 /// The ERROR event for a watch from `from` when the changes after it were compacted away:
@@ -59,87 +102,144 @@ fn expired_line(from: u64, compacted: Compacted) -> Bytes {
         "too old resource version: {from} ({})",
         compacted.oldest
     ));
-    Bytes::from(gojson::to_body(
-        &json!({"type": "ERROR", "object": status.to_value()}),
-    ))
+    event_line("ERROR", &status.to_value())
 }
 
-/// Starts a watch; the reply streams until the client goes away or `timeoutSeconds` passes.
+/// When the next BOOKMARK is due (the watch cache's `nextBookmarkTime`): one interval from
+/// now, but no later than shortly before the deadline; none once that moment has passed.
+fn next_bookmark(now: Instant, deadline: Instant, limits: &Limits) -> Option<Instant> {
+    let last = deadline.checked_sub(limits.bookmark_before_deadline)?;
+    let next = (now + limits.bookmark_interval).min(last);
+    (next > now).then_some(next)
+}
+
+/// Counts a watch as open until dropped (when its task ends).
+struct OpenWatch(Arc<Shared>);
+
+impl OpenWatch {
+    fn enter(shared: &Arc<Shared>) -> OpenWatch {
+        shared.open_watches.fetch_add(1, Ordering::SeqCst);
+        OpenWatch(Arc::clone(shared))
+    }
+}
+
+impl Drop for OpenWatch {
+    fn drop(&mut self) {
+        self.0.open_watches.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Starts a watch on `namespace` (all when empty); `name` is a `/watch/…/{name}` path's.
+/// Bad options are answered before any stream; otherwise the reply streams until the client
+/// goes away or the timeout passes.
 pub(crate) fn start(
     shared: &Arc<Shared>,
     req: &Req,
     output: Output,
     namespace: &str,
+    name: &str,
 ) -> Result<Reply, Status> {
-    let q = &req.query;
+    let options = WatchOptions::parse(&req.query, name)?;
+    let deadline = Instant::now() + options.timeout;
     let filter = Filter {
         namespace: namespace.to_owned(),
-        labels: LabelSelector::parse(q.get("labelSelector").unwrap_or_default())?,
-        fields: FieldSelector::parse(q.get("fieldSelector").unwrap_or_default())?,
+        options,
         output,
-        include_object: q.get("includeObject").map(str::to_owned),
+        include_object: req.query.get("includeObject").map(str::to_owned),
     };
-    let timeout = q.get("timeoutSeconds").and_then(|t| t.parse::<u64>().ok());
-    let from = q
-        .get("resourceVersion")
-        .and_then(|rv| rv.parse::<u64>().ok())
-        .unwrap_or(0);
-
     let (tx, rx) = mpsc::channel::<Bytes>(64);
-    let (mut initial, mut seen, mut changes) = {
+    let (mut opening, seen, changes) = {
         let store = lock(&shared.store);
-        let initial: Vec<Bytes> = if from == 0 {
-            store
-                .list(None)
-                .into_iter()
-                .filter(|l| filter.wants(l))
-                .map(|l| filter.line("ADDED", l))
-                .collect()
+        let mut opening = Vec::new();
+        let seen = if filter.options.send_initial {
+            opening.extend(
+                store
+                    .list(None)
+                    .into_iter()
+                    .filter(|l| filter.wants(l))
+                    .map(|l| filter.line("ADDED", l)),
+            );
+            if filter.options.bookmarks {
+                opening.push(bookmark_line(store.revision(), true));
+            }
+            store.revision()
+        } else if filter.options.from == 0 {
+            store.revision()
         } else {
-            Vec::new()
+            filter.options.from
         };
-        let seen = if from == 0 { store.revision() } else { from };
-        (initial, seen, store.subscribe())
+        (opening, seen, store.subscribe())
     };
+    let open = OpenWatch::enter(shared);
     let shared = Arc::clone(shared);
     tokio::spawn(async move {
+        let _open = open;
         let stream = async {
-            for line in initial.drain(..) {
+            for line in opening.drain(..) {
                 if tx.send(line).await.is_err() {
                     return;
                 }
             }
-            loop {
-                let events = lock(&shared.store).events_after(seen);
-                let events: Vec<Event> = match events {
-                    Ok(events) => events,
-                    Err(compacted) => {
-                        let _ = tx.send(expired_line(seen, compacted)).await;
-                        return;
-                    }
-                };
-                for e in events {
-                    seen = seen.max(e.lease.meta.resource_version.parse().unwrap_or(seen));
-                    if filter.wants(&e.lease)
-                        && tx.send(filter.line(e.kind, &e.lease)).await.is_err()
-                    {
-                        return;
-                    }
-                }
-                tokio::select! {
-                    changed = changes.changed() => if changed.is_err() { return },
-                    () = tx.closed() => return,
-                }
-            }
+            follow(&shared, &filter, &tx, seen, changes, deadline).await;
         };
-        match timeout {
-            Some(secs) => {
-                let _ = tokio::time::timeout(Duration::from_secs(secs), stream).await;
-            }
-            None => stream.await,
-        }
+        // At the deadline the stream is dropped with the sender: the body ends, no event.
+        let _ = tokio::time::timeout_at(deadline, stream).await;
     });
     let mut reply = Reply::json(200, Vec::new());
     reply.stream = Some(rx);
     Ok(reply)
+}
+
+/// Sends every change after revision `seen` as it is stored, and bookmarks when due, until
+/// the client goes away (or the caller's deadline drops this future).
+async fn follow(
+    shared: &Shared,
+    filter: &Filter,
+    tx: &mpsc::Sender<Bytes>,
+    mut seen: u64,
+    mut changes: tokio::sync::watch::Receiver<u64>,
+    deadline: Instant,
+) {
+    let limits = &shared.limits;
+    let mut bookmark_at = next_bookmark(Instant::now(), deadline, limits);
+    loop {
+        let (events, revision) = {
+            let store = lock(&shared.store);
+            (store.events_after(seen), store.revision())
+        };
+        match events {
+            Ok(events) => {
+                for line in events.iter().filter_map(|e| filter.on_change(e)) {
+                    if tx.send(line).await.is_err() {
+                        return;
+                    }
+                }
+                seen = seen.max(revision);
+            }
+            Err(compacted) => {
+                let _ = tx.send(expired_line(seen, compacted)).await;
+                return;
+            }
+        }
+        let due = bookmark_at.filter(|_| filter.options.bookmarks);
+        tokio::select! {
+            changed = changes.changed() => if changed.is_err() { return },
+            () = tx.closed() => return,
+            () = sleep_until(due) => {
+                // Every change up to `seen` was sent: resuming from here misses nothing.
+                if tx.send(bookmark_line(seen, false)).await.is_err() {
+                    return;
+                }
+                bookmark_at = next_bookmark(Instant::now(), deadline, limits);
+            }
+        }
+    }
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }

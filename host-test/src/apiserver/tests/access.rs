@@ -20,12 +20,7 @@ async fn unauthorized_without_or_with_unknown_token() {
 #[tokio::test]
 async fn forbidden_outside_the_namespace_allow_list() {
     let (server, _) = server(Options::default()).await;
-    server.add_token(
-        "narrow",
-        "system:serviceaccount:ns:sa",
-        Some(vec!["ns".into()]),
-    );
-    let c = Client::new(&server, Some("narrow"));
+    let c = narrow_client(&server);
     let r = c.get(&format!("{LEASES}/x")).await;
     assert_eq!(r.code, 403);
     assert_eq!(

@@ -161,6 +161,16 @@ async fn server_with(options: Options, limits: Limits) -> (ApiServer, Client) {
     (server, client)
 }
 
+/// A client as `system:serviceaccount:ns:sa`, whose token may use namespace `ns` only.
+fn narrow_client(server: &ApiServer) -> Client {
+    server.add_token(
+        "narrow",
+        "system:serviceaccount:ns:sa",
+        Some(vec!["ns".into()]),
+    );
+    Client::new(server, Some("narrow"))
+}
+
 fn lease_body(name: &str, spec: &str) -> String {
     format!(
         r#"{{"kind":"Lease","apiVersion":"coordination.k8s.io/v1","metadata":{{"name":"{name}"}},"spec":{spec}}}"#
@@ -208,4 +218,7 @@ mod files;
 mod history;
 mod reads;
 mod slow_clients;
+mod stream;
+mod watch_events;
+mod watch_protocol;
 mod writes;

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
-use tokio_rustls::client::TlsStream;
 
+use super::stream::tls;
 use super::*;
 
 /// Far longer than any timeout the tests set; reaching it means the server held on.
@@ -20,16 +20,6 @@ async fn impatient(timeout: Duration) -> (ApiServer, Client) {
         ..Limits::default()
     };
     server_with(Options::default(), limits).await
-}
-
-/// A TLS connection to the server, trusting its CA.
-async fn tls(server: &ApiServer) -> TlsStream<TcpStream> {
-    let tcp = TcpStream::connect(server.addr()).await.expect("connect");
-    let name = ServerName::try_from("127.0.0.1").expect("name");
-    connector(Some(&server.ca_pem()))
-        .connect(name, tcp)
-        .await
-        .expect("handshake")
 }
 
 /// Reads until the server closes the connection (end of stream or a reset).
