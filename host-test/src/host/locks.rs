@@ -2,7 +2,7 @@
 
 use wasmtime::component::ResourceAny;
 
-use super::bindings::exports::kube::lease::locks::{Election, Hold, LockerOptions};
+use super::bindings::exports::kube::lease::locks::{Election, Guest, Hold, LockerOptions};
 use super::bindings::exports::kube::lease::types::Entry;
 use super::{CallResult, ClientHandle, Replica};
 
@@ -15,6 +15,11 @@ pub struct LockerHandle(ResourceAny);
 pub struct ElectorHandle(ResourceAny);
 
 impl Replica {
+    /// The `locks` exports and the store to call them with.
+    fn locks(&mut self) -> (&Guest, &mut wasmtime::Store<super::HostState>) {
+        (self.bindings.kube_lease_locks(), &mut self.store)
+    }
+
     /// `locker.create`: a locker using `client`'s apiserver and namespace.
     ///
     /// # Errors
@@ -25,12 +30,8 @@ impl Replica {
         client: &ClientHandle,
         options: &LockerOptions,
     ) -> CallResult<LockerHandle> {
-        let result = self
-            .bindings
-            .kube_lease_locks()
-            .locker()
-            .call_create(&mut self.store, client.0, options)
-            .await?;
+        let (locks, store) = self.locks();
+        let result = locks.locker().call_create(store, client.0, options).await?;
         Ok(result.map(LockerHandle))
     }
 
@@ -40,12 +41,8 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn locker_identity(&mut self, locker: &LockerHandle) -> anyhow::Result<String> {
-        Ok(self
-            .bindings
-            .kube_lease_locks()
-            .locker()
-            .call_identity(&mut self.store, locker.0)
-            .await?)
+        let (locks, store) = self.locks();
+        Ok(locks.locker().call_identity(store, locker.0).await?)
     }
 
     /// `locker.try-acquire`: the hold, or `None` while another live holder has the lease.
@@ -59,11 +56,10 @@ impl Replica {
         name: &str,
         annotations: &[Entry],
     ) -> CallResult<Option<Hold>> {
-        Ok(self
-            .bindings
-            .kube_lease_locks()
+        let (locks, store) = self.locks();
+        Ok(locks
             .locker()
-            .call_try_acquire(&mut self.store, locker.0, name, annotations)
+            .call_try_acquire(store, locker.0, name, annotations)
             .await?)
     }
 
@@ -79,11 +75,10 @@ impl Replica {
         annotations: &[Entry],
         timeout_ms: u32,
     ) -> CallResult<Hold> {
-        Ok(self
-            .bindings
-            .kube_lease_locks()
+        let (locks, store) = self.locks();
+        Ok(locks
             .locker()
-            .call_acquire(&mut self.store, locker.0, name, annotations, timeout_ms)
+            .call_acquire(store, locker.0, name, annotations, timeout_ms)
             .await?)
     }
 
@@ -93,12 +88,8 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn renew(&mut self, locker: &LockerHandle, hold: &Hold) -> CallResult<Hold> {
-        Ok(self
-            .bindings
-            .kube_lease_locks()
-            .locker()
-            .call_renew(&mut self.store, locker.0, hold)
-            .await?)
+        let (locks, store) = self.locks();
+        Ok(locks.locker().call_renew(store, locker.0, hold).await?)
     }
 
     /// `locker.release`: gives the hold back; `lost` when it was lost.
@@ -107,12 +98,8 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn release(&mut self, locker: &LockerHandle, hold: &Hold) -> CallResult<()> {
-        Ok(self
-            .bindings
-            .kube_lease_locks()
-            .locker()
-            .call_release(&mut self.store, locker.0, hold)
-            .await?)
+        let (locks, store) = self.locks();
+        Ok(locks.locker().call_release(store, locker.0, hold).await?)
     }
 
     /// `locker.lock-for-domain`: the original's per-domain lock.
@@ -126,11 +113,10 @@ impl Replica {
         domain: &str,
         timeout_ms: u32,
     ) -> CallResult<Hold> {
-        Ok(self
-            .bindings
-            .kube_lease_locks()
+        let (locks, store) = self.locks();
+        Ok(locks
             .locker()
-            .call_lock_for_domain(&mut self.store, locker.0, domain, timeout_ms)
+            .call_lock_for_domain(store, locker.0, domain, timeout_ms)
             .await?)
     }
 
@@ -155,11 +141,10 @@ impl Replica {
         name: &str,
         options: &LockerOptions,
     ) -> CallResult<ElectorHandle> {
-        let result = self
-            .bindings
-            .kube_lease_locks()
+        let (locks, store) = self.locks();
+        let result = locks
             .elector()
-            .call_create(&mut self.store, client.0, name, options)
+            .call_create(store, client.0, name, options)
             .await?;
         Ok(result.map(ElectorHandle))
     }
@@ -170,12 +155,8 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn tick(&mut self, elector: &ElectorHandle) -> CallResult<Election> {
-        Ok(self
-            .bindings
-            .kube_lease_locks()
-            .elector()
-            .call_tick(&mut self.store, elector.0)
-            .await?)
+        let (locks, store) = self.locks();
+        Ok(locks.elector().call_tick(store, elector.0).await?)
     }
 
     /// `elector.resign`: gives up leadership.
@@ -184,12 +165,8 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn resign(&mut self, elector: &ElectorHandle) -> CallResult<()> {
-        Ok(self
-            .bindings
-            .kube_lease_locks()
-            .elector()
-            .call_resign(&mut self.store, elector.0)
-            .await?)
+        let (locks, store) = self.locks();
+        Ok(locks.elector().call_resign(store, elector.0).await?)
     }
 
     /// Drops the guest's `elector` resource.
