@@ -134,8 +134,9 @@ pub async fn unlock(
     let resource_version = lease.resource_version.clone().unwrap_or_default();
     let renewed = lease.spec.renew_time.or(lease.spec.acquire_time);
     let duration = i64::from(lease.spec.lease_duration_seconds.unwrap_or(0));
-    // The hold as this identity last wrote it; release re-reads the lease and clears it only if
-    // it is still this identity's.
+    // The hold as read from the lease: release re-reads it and clears it only while it still
+    // records this identity and acquireTime. The acquiring write's revision (the real fencing
+    // token) is not on the lease; release does not use it.
     let hold = Hold {
         name: name.to_owned(),
         identity: identity.to_owned(),
