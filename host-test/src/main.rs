@@ -12,12 +12,26 @@ const USAGE: &str = "usage:
   host-test demo [--replicas N] [--rounds N] [--lease-seconds N] [--keep-serving KUBECONFIG]
   host-test name <domain>...
   host-test apiserver [--kubeconfig PATH] [--sa-dir DIR] [--namespace NS] [--history N]
-  host-test lease --server https://HOST[:PORT] --sa-dir DIR (get NAME | list | delete NAME)
-  host-test lease --server http://127.0.0.1:8001 [--sa-dir DIR | --namespace NS] (get NAME | list | delete NAME)
+  host-test lease --server https://HOST[:PORT] --sa-dir DIR OPERATION
+  host-test lease --server http://127.0.0.1:8001 [--sa-dir DIR | --namespace NS] OPERATION
       run the component against an apiserver as in a pod (DIR holds token, ca.crt, namespace;
       TLS trusts only DIR/ca.crt), or through a `kubectl proxy` (no token sent; namespace from
-      DIR/namespace, else NS, else default). Prints the lease or LeaseList as JSON; a failure
-      (including `get` of an absent lease) is one `error: ...` line on stderr and exit status 1.";
+      DIR/namespace, else NS, else default). A failure (including `get` of an absent lease) is
+      one `error: ...` line on stderr and exit status 1. OPERATION is one of:
+    get NAME | list | delete NAME
+      print the lease or LeaseList as JSON; delete it.
+    lock NAME [--identity ID] [--duration S] [--hold S] [--wait S]
+      take the lock (one try; with --wait, wait up to S seconds, by watch, for the holder to
+      release it or its lease to expire), print the hold as one JSON line (name, identity,
+      resourceVersion, acquireTime, validUntil, fencingToken), keep it --hold S seconds
+      renewing it (Ctrl-C ends early), then release it. --identity defaults to a random one,
+      --duration (leaseDurationSeconds) to 300. Not acquired: `error: held: ...` naming the
+      holder; a hold lost while kept: `error: lost: ...`.
+    unlock NAME --identity ID
+      release ID's hold on the lease (fails if someone else holds it).
+      Try it from two terminals on your own cluster: `lock NAME --hold 30` in one, then
+      `lock NAME --wait 60` in the other gets it when the first releases, with a larger
+      fencingToken.";
 
 #[tokio::main]
 async fn main() -> ExitCode {

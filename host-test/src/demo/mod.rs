@@ -1,25 +1,30 @@
-//! The demo: replicas of the component contend for one domain's lease on the emulated
-//! apiserver, as the Go original's ACME locker does, and a timeline shows who held it.
+//! The demo: replicas of the component take turns on per-domain locks through the component's
+//! own locker (`lock-for-domain`, waiting by watch), one crashes holding a lock and a survivor
+//! takes it over after the lease expires; the timeline shows fencing tokens, and the closing
+//! `overlaps:` line comes from the history checker over the apiserver's write log.
+//!
+//! [`locker`] keeps the Go original's locker, written on the lease client, for the tests that
+//! run it against the component.
 
 pub mod locker;
+mod report;
+mod turns;
 
-use std::fmt::Write as _;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::mpsc;
 
 use crate::apiserver::Options;
 use crate::cluster::Cluster;
-use crate::history;
-use crate::host::Sandbox;
-use locker::{Attempt, Locker, Release};
+use crate::host::{Backoff, ExpiryRule, LockerOptions, Sandbox};
+use turns::{DemoReplica, Event, Report};
 
 /// How the demo runs.
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
-    /// How many replicas contend.
+    /// How many replicas take part (the last one crashes).
     pub replicas: usize,
-    /// How many certificates each healthy replica issues.
+    /// How many times each healthy replica locks every domain.
     pub rounds: usize,
     /// The lease duration written on acquisition (the Go locker's is 300 s; short here so a
     /// crashed holder's lease expires while you watch).
@@ -39,29 +44,11 @@ impl Default for DemoOptions {
     }
 }
 
-/// The domain the replicas want a certificate for.
+/// The first domain the replicas want a certificate for (the crashing replica's).
 pub const DOMAIN: &str = "example.com";
+/// Every domain the replicas want certificates for.
+pub const DOMAINS: [&str; 3] = [DOMAIN, "example.org", "example.net"];
 const NAMESPACE: &str = "netbird";
-/// The Go locker's backoff (500 ms doubling to 10 s), scaled down tenfold.
-const BACKOFF_START: Duration = Duration::from_millis(50);
-const BACKOFF_MAX: Duration = Duration::from_millis(1000);
-/// How long "issuing a certificate" takes while holding the lock.
-const ISSUE_TIME: Duration = Duration::from_millis(150);
-
-/// One replica's tally.
-#[derive(Debug, Default)]
-struct Tally {
-    acquired: usize,
-    lost_races: usize,
-    waits: usize,
-    crashed: bool,
-}
-
-struct Event {
-    at: Duration,
-    replica: String,
-    what: String,
-}
 
 /// Runs the demo, printing the timeline and a summary to stdout.
 ///
@@ -69,53 +56,76 @@ struct Event {
 /// When the apiserver or component cannot start, or a replica fails unexpectedly.
 pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     let cluster = Cluster::start(NAMESPACE, Options::default()).await?;
-    let start = Instant::now();
-    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
-
     // Hashing a name needs no credentials: a bare instance will do.
     let mut bare = cluster.host.instantiate(Sandbox::default()).await?;
-    let name = bare.lease_name_for_domain(DOMAIN).await?;
-    println!(
-        "kube-lease demo: {} replicas of the component contend for lease {name} ({DOMAIN})\n\
-         apiserver {} (emulated), namespace {NAMESPACE}, lease duration {} s; \
-         the last replica crashes while holding the lease\n",
-        opts.replicas,
-        cluster.api.url(),
-        opts.lease_seconds
-    );
-
-    let mut tasks = Vec::new();
-    for i in 0..opts.replicas {
-        let identity = format!("replica-{i}");
-        let (replica, client) = cluster.replica(&cluster.account(&identity)?).await?;
-        let locker = Locker {
-            replica,
-            client,
-            identity,
-            duration_seconds: opts.lease_seconds,
-        };
-        let crash = i + 1 == opts.replicas;
-        let (tx, name, rounds) = (tx.clone(), name.clone(), opts.rounds);
-        tasks.push(tokio::spawn(replica_loop(
-            locker, name, rounds, crash, start, tx,
-        )));
+    let mut leases = Vec::new();
+    for domain in DOMAINS {
+        leases.push((domain.to_owned(), bare.lease_name_for_domain(domain).await?));
     }
-    drop(tx);
-    while let Some(e) = rx.recv().await {
-        println!(
-            "  +{:>6.3}s  {:<10} {}",
-            e.at.as_secs_f64(),
-            e.replica,
-            e.what
-        );
+    println!(
+        "kube-lease demo: {} replicas (component instances) take turns on the locks of {} \
+         domains\nwith the component's locker (lock-for-domain, waiting by watch); apiserver {} \
+         (emulated),\nnamespace {NAMESPACE}, lease duration {} s. {} crashes holding {DOMAIN}'s \
+         lock.\n",
+        opts.replicas,
+        DOMAINS.len(),
+        cluster.api.url(),
+        opts.lease_seconds,
+        identity(opts.replicas - 1),
+    );
+    for (domain, lease) in &leases {
+        println!("  {domain:<12} lease {lease}");
+    }
+    println!();
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let report = Report {
+        start: Instant::now(),
+        events: tx,
+        board: Default::default(),
+    };
+    let printer = tokio::spawn(async move {
+        while let Some(e) = rx.recv().await {
+            println!(
+                "  +{:>6.3}s  {:<10} {}",
+                e.at.as_secs_f64(),
+                e.replica,
+                e.what
+            );
+        }
+    });
+    // Generous: a waiter may need a whole lease duration and then some to take over.
+    let timeout_ms = u32::try_from(opts.lease_seconds).unwrap_or(60) * 5_000 + 10_000;
+
+    // The crashing replica locks first, so that survivors find its lock held.
+    let crasher = replica(&cluster, opts.replicas - 1, opts.lease_seconds).await?;
+    let crashed = turns::crash_holding(crasher, DOMAIN, timeout_ms, report.clone()).await?;
+    let mut tasks = Vec::new();
+    for i in 0..opts.replicas - 1 {
+        let me = replica(&cluster, i, opts.lease_seconds).await?;
+        // Each starts at another domain, so that they contend on all of them.
+        let mut domains: Vec<String> = DOMAINS.iter().map(|d| (*d).to_owned()).collect();
+        domains.rotate_left(i % DOMAINS.len());
+        tasks.push(tokio::spawn(turns::take_turns(
+            me,
+            domains,
+            opts.rounds,
+            timeout_ms,
+            report.clone(),
+        )));
     }
     let mut tallies = Vec::new();
     for task in tasks {
         tallies.push(task.await??);
     }
+    tallies.push(crashed);
+    let took = report.start.elapsed();
+    let board = std::mem::take(&mut *turns::on(&report.board));
+    drop(report);
+    printer.await?;
     println!(
         "\n{}",
-        summary(&cluster, &name, &tallies, start.elapsed()).await?
+        report::summary(&cluster, &leases, &tallies, &board, took)
     );
 
     if let Some(path) = opts.keep_serving {
@@ -132,121 +142,37 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Lock, issue, release, `rounds` times; or crash holding the lease after the first lock.
-async fn replica_loop(
-    mut locker: Locker,
-    name: String,
-    rounds: usize,
-    crash: bool,
-    start: Instant,
-    tx: mpsc::UnboundedSender<Event>,
-) -> anyhow::Result<(String, Tally)> {
-    let mut tally = Tally::default();
-    let id = locker.identity.clone();
-    let emit = |what: String| {
-        let _ = tx.send(Event {
-            at: start.elapsed(),
-            replica: id.clone(),
-            what,
-        });
-    };
-    for _ in 0..rounds {
-        let mut backoff = BACKOFF_START;
-        loop {
-            match locker.try_acquire(&name, DOMAIN).await? {
-                Attempt::Acquired {
-                    created,
-                    from,
-                    lease,
-                } => {
-                    tally.acquired += 1;
-                    let how = match (created, from) {
-                        (true, _) => "created the lease".to_owned(),
-                        (false, Some(old)) => format!("took over the expired lease of {old}"),
-                        (false, None) => "took the free lease".to_owned(),
-                    };
-                    let rv = lease.resource_version.unwrap_or_default();
-                    emit(format!("ACQUIRED   {how}, rv {rv}"));
-                    break;
-                }
-                Attempt::HeldBy(holder) => {
-                    tally.waits += 1;
-                    emit(format!(
-                        "waiting    held by {holder}; retry in {} ms",
-                        backoff.as_millis()
-                    ));
-                }
-                Attempt::LostRace(why) => {
-                    tally.lost_races += 1;
-                    emit(format!(
-                        "lost race  {why}; retry in {} ms",
-                        backoff.as_millis()
-                    ));
-                }
-            }
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(BACKOFF_MAX);
-        }
-        if crash {
-            tally.crashed = true;
-            emit("CRASHED    while holding the lease (never releases)".into());
-            return Ok((id.clone(), tally));
-        }
-        emit("issuing    certificate for example.com".into());
-        tokio::time::sleep(ISSUE_TIME).await;
-        match locker.release(&name).await? {
-            Release::Released(rv) => emit(format!("released   rv {rv}")),
-            Release::NotHeld => emit("released   nothing: no longer the holder".into()),
-            Release::Conflict => emit("released   conflict (logged, not retried)".into()),
-        }
-    }
-    Ok((id.clone(), tally))
+/// Replica `i`'s holder identity.
+fn identity(i: usize) -> String {
+    format!("replica-{i}")
 }
 
-async fn summary(
-    cluster: &Cluster,
-    name: &str,
-    tallies: &[(String, Tally)],
-    took: Duration,
-) -> anyhow::Result<String> {
-    let mut out = String::new();
-    writeln!(out, "summary after {:.2}s:", took.as_secs_f64())?;
-    writeln!(
-        out,
-        "  {:<10} {:>8} {:>10} {:>6}",
-        "replica", "acquired", "lost races", "waits"
-    )?;
-    for (id, t) in tallies {
-        let note = if t.crashed {
-            "  (crashed holding it)"
-        } else {
-            ""
-        };
-        writeln!(
-            out,
-            "  {id:<10} {:>8} {:>10} {:>6}{note}",
-            t.acquired, t.lost_races, t.waits
-        )?;
-    }
-    let verdict = history::check(&cluster.api.history(), name);
-    writeln!(
-        out,
-        "  server write history: {} writes, {} acquisitions ({} after expiry), {} releases",
-        verdict.writes, verdict.acquisitions, verdict.expired_takeovers, verdict.releases
-    )?;
-    if verdict.violations.is_empty() {
-        writeln!(
-            out,
-            "  mutual exclusion: held (no holder lost the lease before it expired)"
-        )?;
-    } else {
-        writeln!(out, "  mutual exclusion: VIOLATED")?;
-        for v in &verdict.violations {
-            writeln!(out, "    {v}")?;
-        }
-    }
-    if let Some(stored) = cluster.api.stored(NAMESPACE, name) {
-        writeln!(out, "  final lease as stored: {stored}")?;
-    }
-    Ok(out)
+/// Replica `i`: a component instance in a pod's sandbox and a locker on its in-cluster client
+/// that expires leases by observed time, with the renew deadline at two thirds of the lease.
+async fn replica(cluster: &Cluster, i: usize, lease_seconds: i32) -> anyhow::Result<DemoReplica> {
+    let identity = identity(i);
+    let (mut replica, client) = cluster.replica(&cluster.account(&identity)?).await?;
+    let options = LockerOptions {
+        identity: Some(identity.clone()),
+        lease_duration_seconds: Some(lease_seconds),
+        renew_deadline_ms: Some(u32::try_from(lease_seconds)?.saturating_mul(2000) / 3),
+        // The Go locker's backoff (500 ms doubling to 10 s) scaled down tenfold, for when no
+        // watch can be used.
+        backoff: Some(Backoff {
+            initial_ms: 50,
+            max_ms: 1000,
+            jitter_percent: 20,
+        }),
+        expiry: Some(ExpiryRule::ObservedTime),
+        max_clock_skew_ms: Some(0),
+    };
+    let locker = replica
+        .locker_create(&client, &options)
+        .await?
+        .map_err(|e| anyhow::anyhow!("{identity}: locker: {e:?}"))?;
+    Ok(DemoReplica {
+        replica,
+        locker,
+        identity,
+    })
 }

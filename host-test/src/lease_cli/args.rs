@@ -2,6 +2,7 @@
 //! namespace, and the operation.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use http::Uri;
 use http::uri::Scheme;
@@ -45,6 +46,39 @@ pub enum Operation {
     List,
     /// Delete the lease of this name.
     Delete(String),
+    /// Take a hold on a lease, keep it a while, give it back.
+    Lock(Lock),
+    /// Give back the hold `identity` has on lease `name`.
+    Unlock {
+        /// The lease's name.
+        name: String,
+        /// The holder whose hold to release.
+        identity: String,
+    },
+}
+
+/// `lock NAME [--identity ID] [--duration S] [--hold S] [--wait S]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lock {
+    /// The lease's name.
+    pub name: String,
+    /// The holder identity (default: the component's, a random one outside a pod).
+    pub identity: Option<String>,
+    /// `leaseDurationSeconds` to write (default: the component's, 300).
+    pub duration_seconds: Option<i32>,
+    /// How long to keep the hold, renewing it, before releasing it.
+    pub hold: Duration,
+    /// How long to wait for the lease; zero makes one attempt.
+    pub wait: Duration,
+}
+
+/// The flags only `lock` and `unlock` take, as given.
+#[derive(Debug, Default)]
+struct LockFlags {
+    identity: Option<String>,
+    duration: Option<String>,
+    hold: Option<String>,
+    wait: Option<String>,
 }
 
 /// The apiserver's origin, from `--server`.
@@ -110,14 +144,17 @@ impl Server {
     }
 }
 
-/// Reads `--server URL [--sa-dir DIR] [--namespace NS] (get NAME | list | delete NAME)`; the
-/// flags may come in any order, before or after the operation.
+/// Reads `--server URL [--sa-dir DIR] [--namespace NS] OPERATION`, where the operation is
+/// `get NAME`, `list`, `delete NAME`, `lock NAME [--identity ID] [--duration S] [--hold S]
+/// [--wait S]` or `unlock NAME --identity ID`; the flags may come in any order, before or after
+/// the operation.
 ///
 /// # Errors
 ///
 /// What is missing or wrong, in one line.
 pub fn parse(args: &[String]) -> Result<Invocation, String> {
     let (mut server, mut sa_dir, mut namespace) = (None, None, None);
+    let mut lock = LockFlags::default();
     let mut words = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -125,6 +162,10 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
             "--server" => &mut server,
             "--sa-dir" => &mut sa_dir,
             "--namespace" => &mut namespace,
+            "--identity" => &mut lock.identity,
+            "--duration" => &mut lock.duration,
+            "--hold" => &mut lock.hold,
+            "--wait" => &mut lock.wait,
             flag if flag.starts_with('-') => return Err(format!("unknown flag {flag:?}")),
             word => {
                 words.push(word);
@@ -141,7 +182,7 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
     Ok(Invocation {
         server,
         access,
-        operation: operation(&words)?,
+        operation: operation(&words, lock)?,
     })
 }
 
@@ -166,19 +207,81 @@ fn access(
     }
 }
 
-/// The operation from the words that are not flags.
-fn operation(words: &[&str]) -> Result<Operation, String> {
-    match words {
-        ["get", name] => Ok(Operation::Get((*name).to_owned())),
-        ["list"] => Ok(Operation::List),
-        ["delete", name] => Ok(Operation::Delete((*name).to_owned())),
-        [] => Err("missing operation: get NAME, list or delete NAME".into()),
-        _ => Err(format!(
-            "expected get NAME, list or delete NAME, not {:?}",
-            words.join(" ")
-        )),
+/// The operations, as the usage names them.
+const OPERATIONS: &str = "get NAME, list, delete NAME, lock NAME or unlock NAME";
+
+/// The operation from the words that are not flags, and the lock flags it may take.
+fn operation(words: &[&str], flags: LockFlags) -> Result<Operation, String> {
+    let simple = match words {
+        ["get", name] => Operation::Get((*name).to_owned()),
+        ["list"] => Operation::List,
+        ["delete", name] => Operation::Delete((*name).to_owned()),
+        ["lock", name] => return lock(name, flags).map(Operation::Lock),
+        ["unlock", name] => return unlock(name, flags),
+        [] => return Err(format!("missing operation: {OPERATIONS}")),
+        _ => {
+            return Err(format!("expected {OPERATIONS}, not {:?}", words.join(" ")));
+        }
+    };
+    match flags {
+        LockFlags {
+            identity: None,
+            duration: None,
+            hold: None,
+            wait: None,
+        } => Ok(simple),
+        _ => Err("--identity, --duration, --hold and --wait are for lock and unlock".into()),
     }
 }
+
+/// `lock NAME` and its flags.
+fn lock(name: &str, flags: LockFlags) -> Result<Lock, String> {
+    let duration_seconds = match flags.duration {
+        None => None,
+        Some(text) => Some(
+            text.parse::<i32>()
+                .ok()
+                .filter(|s| *s > 0)
+                .ok_or_else(|| format!("--duration {text:?} is not a positive whole number"))?,
+        ),
+    };
+    Ok(Lock {
+        name: name.to_owned(),
+        identity: flags.identity,
+        duration_seconds,
+        hold: seconds("--hold", flags.hold)?,
+        wait: seconds("--wait", flags.wait)?,
+    })
+}
+
+/// `unlock NAME --identity ID`.
+fn unlock(name: &str, flags: LockFlags) -> Result<Operation, String> {
+    if flags.duration.is_some() || flags.hold.is_some() || flags.wait.is_some() {
+        return Err("unlock takes only --identity".into());
+    }
+    let identity = flags
+        .identity
+        .ok_or("unlock needs --identity ID (whose hold to release)")?;
+    Ok(Operation::Unlock {
+        name: name.to_owned(),
+        identity,
+    })
+}
+
+/// A flag's seconds (decimals allowed), zero when absent.
+fn seconds(flag: &str, text: Option<String>) -> Result<Duration, String> {
+    let Some(text) = text else {
+        return Ok(Duration::ZERO);
+    };
+    text.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .filter(|d| *d <= MAX_SECONDS)
+        .ok_or_else(|| format!("{flag} {text:?} is not a number of seconds from 0 to 86400"))
+}
+
+/// The longest `--hold` or `--wait`: a day.
+const MAX_SECONDS: Duration = Duration::from_secs(86_400);
 
 #[cfg(test)]
 mod tests {
@@ -205,6 +308,43 @@ mod tests {
         let inv = parse(&args("delete x --sa-dir /sa --server https://k8s.example")).unwrap();
         assert_eq!(inv.operation, Operation::Delete("x".into()));
         assert_eq!(inv.server.authority(), "k8s.example:443");
+    }
+
+    #[test]
+    fn lock_takes_its_flags_and_defaults_to_one_attempt_and_no_hold() {
+        let inv = parse(&args(
+            "--server https://h --sa-dir /sa lock cert-lock-1 --identity me --duration 15 --hold 2.5 --wait 10",
+        ))
+        .unwrap();
+        assert_eq!(
+            inv.operation,
+            Operation::Lock(Lock {
+                name: "cert-lock-1".into(),
+                identity: Some("me".into()),
+                duration_seconds: Some(15),
+                hold: Duration::from_millis(2500),
+                wait: Duration::from_secs(10),
+            })
+        );
+        let Operation::Lock(bare) = parse(&args("--server https://h --sa-dir /sa lock x"))
+            .unwrap()
+            .operation
+        else {
+            panic!("not a lock")
+        };
+        assert_eq!((bare.identity, bare.duration_seconds), (None, None));
+        assert_eq!((bare.hold, bare.wait), (Duration::ZERO, Duration::ZERO));
+        assert_eq!(
+            parse(&args(
+                "--server https://h --sa-dir /sa unlock x --identity me"
+            ))
+            .unwrap()
+            .operation,
+            Operation::Unlock {
+                name: "x".into(),
+                identity: "me".into()
+            }
+        );
     }
 
     #[test]
@@ -260,6 +400,31 @@ mod tests {
                 "given twice",
             ),
             ("--server https://h list --sa-dir", "--sa-dir needs a value"),
+            (
+                "--server https://h --sa-dir /sa get x --identity a",
+                "are for lock and unlock",
+            ),
+            (
+                "--server https://h --sa-dir /sa unlock x",
+                "needs --identity",
+            ),
+            (
+                "--server https://h --sa-dir /sa unlock x --identity a --hold 1",
+                "only --identity",
+            ),
+            (
+                "--server https://h --sa-dir /sa lock x --duration 0",
+                "positive whole number",
+            ),
+            (
+                "--server https://h --sa-dir /sa lock x --wait -1",
+                "number of seconds",
+            ),
+            (
+                "--server https://h --sa-dir /sa lock x --hold soon",
+                "number of seconds",
+            ),
+            ("--server https://h --sa-dir /sa lock", "expected get NAME"),
         ] {
             let e = parse(&args(line)).unwrap_err();
             assert!(e.contains(why), "{line}: {e}");

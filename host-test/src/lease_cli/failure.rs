@@ -2,6 +2,7 @@
 //! API status its kind and HTTP code (`api server 503: …`).
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::host::{ApiStatus, LeaseError, StatusKind};
 
@@ -20,6 +21,24 @@ pub enum Failure {
         name: String,
         /// The namespace it was looked for in.
         namespace: String,
+    },
+    /// `lock` did not get the lease: another live holder has it.
+    Held {
+        /// The lease's name.
+        name: String,
+        /// Its holder as last read (empty when the read found none: it was just released).
+        holder: String,
+        /// How long `lock` waited (`--wait`).
+        waited: Duration,
+    },
+    /// `unlock` found the lease held by someone else (or by nobody).
+    NotHolder {
+        /// The lease's name.
+        name: String,
+        /// Whose hold `unlock` was asked to release.
+        identity: String,
+        /// The actual holder, if any.
+        holder: Option<String>,
     },
 }
 
@@ -45,6 +64,34 @@ impl fmt::Display for Failure {
             Failure::Lease(LeaseError::Decode(m)) => write!(f, "decode: {m}"),
             Failure::Lease(LeaseError::InvalidArgument(m)) => write!(f, "invalid-argument: {m}"),
             Failure::Lease(LeaseError::Lost(m)) => write!(f, "lost: {m}"),
+            Failure::Held {
+                name,
+                holder,
+                waited,
+            } => {
+                write!(f, "held: lease {name:?} is held by {holder:?}")?;
+                if waited.is_zero() {
+                    f.write_str(" (try --wait SECONDS)")
+                } else {
+                    write!(f, " after waiting {:.1} s", waited.as_secs_f64())
+                }
+            }
+            Failure::NotHolder {
+                name,
+                identity,
+                holder: Some(holder),
+            } => write!(
+                f,
+                "not-holder: lease {name:?} is held by {holder:?}, not {identity:?}"
+            ),
+            Failure::NotHolder {
+                name,
+                identity,
+                holder: None,
+            } => write!(
+                f,
+                "not-holder: lease {name:?} has no holder, so none of {identity:?} to release"
+            ),
         }
     }
 }
@@ -166,6 +213,10 @@ mod tests {
                 LeaseError::InvalidArgument("name".into()),
                 "error: invalid-argument: name",
             ),
+            (
+                LeaseError::Lost("taken by b".into()),
+                "error: lost: taken by b",
+            ),
         ] {
             assert_eq!(line(e), want);
         }
@@ -176,6 +227,32 @@ mod tests {
         assert_eq!(
             error_line(&absent),
             r#"error: api not-found 404: lease "x" not found in namespace "ns""#
+        );
+        let held = |waited| Failure::Held {
+            name: "x".into(),
+            holder: "a".into(),
+            waited,
+        };
+        assert_eq!(
+            error_line(&held(Duration::ZERO)),
+            r#"error: held: lease "x" is held by "a" (try --wait SECONDS)"#
+        );
+        assert_eq!(
+            error_line(&held(Duration::from_millis(2500))),
+            r#"error: held: lease "x" is held by "a" after waiting 2.5 s"#
+        );
+        let not_holder = |holder: Option<&str>| Failure::NotHolder {
+            name: "x".into(),
+            identity: "me".into(),
+            holder: holder.map(str::to_owned),
+        };
+        assert_eq!(
+            error_line(&not_holder(Some("b"))),
+            r#"error: not-holder: lease "x" is held by "b", not "me""#
+        );
+        assert_eq!(
+            error_line(&not_holder(None)),
+            r#"error: not-holder: lease "x" has no holder, so none of "me" to release"#
         );
         assert_eq!(
             error_line(&Failure::Usage("list\r\nextra".into())),

@@ -77,6 +77,11 @@ pub fn lease_list(list: &LeaseList) -> Value {
     })
 }
 
+/// A `MicroTime` as RFC 3339 with six fractional digits (`null` outside the years 0000-9999).
+pub fn micro_time(t: MicroTime) -> Value {
+    time_text(t, MICRO)
+}
+
 /// Inserts `value` under `key` when it is present.
 fn put(map: &mut Map<String, Value>, key: &str, value: Option<impl Into<Value>>) {
     if let Some(value) = value {

@@ -6,12 +6,14 @@
 //! component builds its client with `in-cluster`. With an `http://` server (a `kubectl proxy`)
 //! it uses `with-config` and sends no token: the proxy authenticates.
 //!
-//! A lease prints as Kubernetes JSON on stdout; a failure is one line on stderr
-//! ([`failure::error_line`]) and exit status 1.
+//! A lease prints as Kubernetes JSON on stdout, a hold taken by `lock` as one JSON line
+//! ([`lock::hold_json`]); a failure is one line on stderr ([`failure::error_line`]) and exit
+//! status 1.
 
 pub mod args;
 pub mod failure;
 pub mod json;
+pub mod lock;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -68,6 +70,14 @@ pub async fn run(args: &[String]) -> Result<Option<Value>, Failure> {
             };
             called(replica.delete(&client, name, &unconditional).await)?;
             eprintln!("lease.coordination.k8s.io {name:?} deleted");
+            Ok(None)
+        }
+        Operation::Lock(request) => {
+            lock::lock(&mut replica, &client, request).await?;
+            Ok(None)
+        }
+        Operation::Unlock { name, identity } => {
+            lock::unlock(&mut replica, &client, name, identity).await?;
             Ok(None)
         }
     }

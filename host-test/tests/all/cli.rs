@@ -14,24 +14,24 @@ use tokio::process::Command;
 use crate::support::*;
 
 /// Generous bound for one CLI run (it compiles the component first): proves it never hangs.
-const RUN_DEADLINE: Duration = Duration::from_secs(180);
+pub(crate) const RUN_DEADLINE: Duration = Duration::from_secs(180);
 
 /// What one run of the CLI printed.
-struct Run {
-    status: ExitStatus,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) status: ExitStatus,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
     /// The JSON a successful run printed.
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         assert!(self.status.success(), "{}: {}", self.status, self.stderr);
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
     }
 
     /// The one `error: ` line of a failed run (exit status 1, nothing on stdout).
-    fn error_line(&self) -> &str {
+    pub(crate) fn error_line(&self) -> &str {
         assert_eq!(self.status.code(), Some(1), "{}", self.stderr);
         assert_eq!(self.stdout, "");
         let lines: Vec<_> = self.stderr.lines().collect();
@@ -42,7 +42,7 @@ impl Run {
 }
 
 /// Runs `host-test lease ARGS`.
-async fn lease(args: impl IntoIterator<Item = impl Into<OsString>>) -> Run {
+pub(crate) async fn lease(args: impl IntoIterator<Item = impl Into<OsString>>) -> Run {
     let run = Command::new(env!("CARGO_BIN_EXE_host-test"))
         .arg("lease")
         .args(args.into_iter().map(Into::into))
@@ -60,7 +60,7 @@ async fn lease(args: impl IntoIterator<Item = impl Into<OsString>>) -> Run {
 }
 
 /// `--server https://… --sa-dir DIR` and the operation.
-fn in_cluster(cluster: &Cluster, dir: &Path, operation: &[&str]) -> Vec<OsString> {
+pub(crate) fn in_cluster(cluster: &Cluster, dir: &Path, operation: &[&str]) -> Vec<OsString> {
     let mut args: Vec<OsString> = vec![
         "--server".into(),
         cluster.api.url().into(),

@@ -4,8 +4,10 @@
 mod artifact;
 mod auth;
 mod cli;
+mod cli_lock;
 mod construction;
 mod crud;
+mod demo;
 mod fake;
 mod hostile;
 mod lock_api;
