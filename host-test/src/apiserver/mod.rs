@@ -132,6 +132,8 @@ pub(crate) struct Shared {
     pub requests: Mutex<VecDeque<RequestRecord>>,
     /// Watches whose streaming task is still running.
     pub open_watches: AtomicUsize,
+    /// How many of the next watches are answered as if their resourceVersion were compacted.
+    pub expire_watches: AtomicUsize,
 }
 
 /// A running emulated apiserver. Clones share the server; the accept loop stops when the last
@@ -179,6 +181,7 @@ impl ApiServer {
             store: Mutex::new(store::Store::new(limits.history_window)),
             requests: Mutex::new(VecDeque::new()),
             open_watches: AtomicUsize::new(0),
+            expire_watches: AtomicUsize::new(0),
             limits,
         });
         let task = tokio::spawn(routes::accept_loop(listener, acceptor, Arc::clone(&shared)));
@@ -244,6 +247,13 @@ impl ApiServer {
     /// its client goes away).
     pub fn open_watches(&self) -> usize {
         self.shared.open_watches.load(Ordering::SeqCst)
+    }
+
+    /// Answers the next `n` watches with 200 and a single 410 `Expired` ERROR event, as if
+    /// their resourceVersion had just left the history window (a fault a real cluster shows
+    /// under churn; tests cannot time a real compaction between a client's read and watch).
+    pub fn expire_next_watches(&self, n: usize) {
+        self.shared.expire_watches.store(n, Ordering::SeqCst);
     }
 
     /// The current store revision (what a list would report as its resourceVersion).

@@ -148,6 +148,18 @@ pub(crate) fn start(
         include_object: req.query.get("includeObject").map(str::to_owned),
     };
     let (tx, rx) = mpsc::channel::<Bytes>(64);
+    let expire = shared
+        .expire_watches
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok();
+    if expire {
+        let oldest = lock(&shared.store).revision();
+        let line = expired_line(filter.options.from, Compacted { oldest });
+        let _ = tx.try_send(line);
+        let mut reply = Reply::json(200, Vec::new());
+        reply.stream = Some(rx);
+        return Ok(reply);
+    }
     let (mut opening, seen, changes) = {
         let store = lock(&shared.store);
         let mut opening = Vec::new();

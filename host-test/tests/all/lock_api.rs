@@ -254,22 +254,7 @@ async fn a_waiter_blocked_in_acquire_gets_the_hold_by_watch_when_it_is_released(
     let (mut a, first, mut b) = holder_and_waiter(&cluster, 300, "lock-a").await;
     // A 300 s lease and a 20 s wait: only the release can hand it over in time.
     let waiter = tokio::spawn(async move { b.acquire("lock-a", 20_000).await });
-    let watching = |cluster: &host_test::cluster::Cluster| {
-        cluster.api.requests().into_iter().any(|r| {
-            r.method == "GET"
-                && r.path_and_query.contains("watch=true")
-                && r.path_and_query
-                    .contains("fieldSelector=metadata.name%3Dlock-a")
-        })
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !watching(&cluster) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the waiter never watched the lease"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    await_watch_requests(&cluster, "lock-a", 1).await;
     let first_record = a.release(&first).await;
     let second = waiter.await.unwrap();
     assert_eq!(second.hold.identity, "proxy-1");
@@ -287,5 +272,32 @@ async fn a_waiter_blocked_in_acquire_gets_the_hold_by_watch_when_it_is_released(
         second.at - released.at_unix_micros
     );
     let verdict = check_holds(&log, &[first_record, second.ended_now()]);
+    assert!(verdict.is_safe(), "{verdict:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiter_whose_watch_is_expired_backs_off_reads_again_and_still_gets_the_hold() {
+    let cluster = cluster().await;
+    let (mut a, first, mut b) = holder_and_waiter(&cluster, 300, "lock-a").await;
+    // The waiter's first watch answers 200 and one 410 Expired ERROR event, then ends.
+    cluster.api.expire_next_watches(1);
+    let waiter = tokio::spawn(async move { b.acquire("lock-a", 20_000).await });
+    // After its backoff it reads the lease again and watches from the fresh version.
+    await_watch_requests(&cluster, "lock-a", 2).await;
+    let reads = cluster
+        .api
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path_and_query.ends_with("/leases/lock-a"))
+        .count();
+    assert!(
+        reads >= 2,
+        "the waiter read the lease again after the 410 ({reads} reads)"
+    );
+    let first_record = a.release(&first).await;
+    let second = waiter.await.unwrap();
+    assert_eq!(second.hold.identity, "proxy-1");
+    assert!(second.hold.fencing_token > first.hold.fencing_token);
+    let verdict = check_holds(&cluster.api.history(), &[first_record, second.ended_now()]);
     assert!(verdict.is_safe(), "{verdict:#?}");
 }

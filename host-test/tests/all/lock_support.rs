@@ -161,3 +161,31 @@ pub fn write_at(history: &[WriteRecord], token: u64) -> &WriteRecord {
         .find(|w| w.resource_version == token.to_string())
         .expect("the hold's token names a write in the log")
 }
+
+/// How many watch requests for lease `name` the emulator has seen.
+pub fn watch_requests(cluster: &Cluster, name: &str) -> usize {
+    let selector = format!("fieldSelector=metadata.name%3D{name}");
+    cluster
+        .api
+        .requests()
+        .into_iter()
+        .filter(|r| {
+            r.method == "GET"
+                && r.path_and_query.contains("watch=true")
+                && r.path_and_query.contains(&selector)
+        })
+        .count()
+}
+
+/// Waits (10 s at most) until the emulator has seen `n` watch requests for lease `name`.
+pub async fn await_watch_requests(cluster: &Cluster, name: &str, n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while watch_requests(cluster, name) < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {} of {n} watch requests for {name}",
+            watch_requests(cluster, name)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
