@@ -107,7 +107,9 @@ impl Locker {
     ) -> Result<Attempt, Error> {
         let now = clock::now();
         let seen = lease.map(|l| self.observe(name, l, now));
-        let write = match rules::step(lease, &self.config, now, seen.as_ref()) {
+        let step = rules::step(lease, &self.config, now, seen.as_ref());
+        let taking_over = step == Step::TakeOver;
+        let write = match step {
             Step::Wait {
                 holder,
                 expires_in_ns,
@@ -134,9 +136,10 @@ impl Locker {
         };
         match write {
             Ok(written) => Ok(Attempt::Held(self.hold(&written, now, None)?)),
-            Err(e) if e.is_conflict() || e.is_already_exists() || e.is_not_found() => {
-                Ok(Attempt::Raced)
-            }
+            // Someone wrote first, or (on a takeover) deleted the lease meanwhile. A 404 on a
+            // create is no race: the namespace is missing.
+            Err(e) if e.is_conflict() || e.is_already_exists() => Ok(Attempt::Raced),
+            Err(e) if e.is_not_found() && taking_over => Ok(Attempt::Raced),
             Err(e) => Err(e),
         }
     }
@@ -155,6 +158,11 @@ impl Locker {
         loop {
             match self.attempt(name, lease.as_ref(), annotations)? {
                 Attempt::Held(hold) => return Ok(hold),
+                Attempt::Raced if clock::monotonic_ns() >= deadline => {
+                    return Err(Error::Timeout(format!(
+                        "lease {name} kept changing under this locker for {timeout_ms} ms"
+                    )));
+                }
                 Attempt::Raced => lease = self.client.get(name)?,
                 Attempt::Wait {
                     holder,

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use host_test::apiserver::{ApiServer, Options};
-use host_test::host::{Config, LeaseError, StatusKind};
+use host_test::host::{Config, LeaseError, LockerOptions, StatusKind};
 
 use crate::fake::{Behaviour, header, serve, serve_recording};
 use crate::support::*;
@@ -169,4 +169,32 @@ async fn null_label_values_and_zero_retry_advice_read_as_go_reads_them() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_lock_in_a_namespace_that_does_not_exist_fails_instead_of_spinning() {
+    let cluster = cluster().await;
+    // Every request answers 404, as a real apiserver does for a missing namespace: the lease
+    // reads as absent and its create is refused.
+    let missing = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"namespaces \"netbird\" not found","reason":"NotFound","details":{"name":"netbird","kind":"namespaces"},"code":404}"#;
+    let (addr, seen) = serve_recording(Behaviour::Reply(404, "", missing)).await;
+    let (mut replica, client) = plain_http_client(&cluster, addr, 10_000, None).await;
+    let options = LockerOptions {
+        identity: Some("a".into()),
+        lease_duration_seconds: None,
+        renew_deadline_ms: None,
+        backoff: None,
+        expiry: None,
+        max_clock_skew_ms: None,
+    };
+    let locker = ok(replica.locker_create(&client, &options).await);
+    match err(replica.acquire(&locker, "x", &[], 5_000).await) {
+        LeaseError::Api(s) => {
+            assert_eq!((s.kind, s.code), (StatusKind::NotFound, 404));
+            assert!(s.message.contains("namespaces"), "{}", s.message);
+        }
+        other => panic!("{other:?}"),
+    }
+    // One read and one create: no loop.
+    assert_eq!(seen.lock().unwrap().len(), 2);
 }
