@@ -50,11 +50,8 @@ pub struct Locker {
 
 /// Now, on the host's wall clock.
 pub fn now() -> MicroTime {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
     MicroTime {
-        unix_micros: micros,
+        unix_micros: crate::history::now_micros(),
     }
 }
 

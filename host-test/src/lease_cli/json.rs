@@ -1,23 +1,13 @@
 //! The component's leases as Kubernetes JSON, as `kubectl get -o json` shows them: `apiVersion`,
 //! `kind`, `metadata` and `spec` with RFC 3339 times (micro times with six fractional digits).
 
+use kube_lease::micro_time::TimeError;
 use serde_json::{Map, Value, json};
-use time::OffsetDateTime;
-use time::format_description::BorrowedFormatItem;
-use time::macros::format_description;
 
 use crate::host::{Lease, LeaseList, MicroTime};
 
 /// The Lease API's group and version.
 const API_VERSION: &str = "coordination.k8s.io/v1";
-
-/// A `MicroTime`: `2006-01-02T15:04:05.000000Z`.
-const MICRO: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
-
-/// A `Time` (whole seconds): `2006-01-02T15:04:05Z`.
-const SECONDS: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
 /// A Lease object; absent fields and empty maps are left out.
 pub fn lease(lease: &Lease) -> Value {
@@ -33,7 +23,9 @@ pub fn lease(lease: &Lease) -> Value {
     put(
         &mut metadata,
         "creationTimestamp",
-        lease.creation_timestamp.map(|t| time_text(t, SECONDS)),
+        lease
+            .creation_timestamp
+            .map(|t| text(core(t).to_rfc3339_seconds())),
     );
     put(&mut metadata, "labels", string_map(&lease.labels));
     put(&mut metadata, "annotations", string_map(&lease.annotations));
@@ -45,16 +37,8 @@ pub fn lease(lease: &Lease) -> Value {
         "leaseDurationSeconds",
         spec.lease_duration_seconds,
     );
-    put(
-        &mut body,
-        "acquireTime",
-        spec.acquire_time.map(|t| time_text(t, MICRO)),
-    );
-    put(
-        &mut body,
-        "renewTime",
-        spec.renew_time.map(|t| time_text(t, MICRO)),
-    );
+    put(&mut body, "acquireTime", spec.acquire_time.map(micro_time));
+    put(&mut body, "renewTime", spec.renew_time.map(micro_time));
     put(&mut body, "leaseTransitions", spec.lease_transitions);
     put(&mut body, "strategy", spec.strategy.clone());
     put(&mut body, "preferredHolder", spec.preferred_holder.clone());
@@ -79,7 +63,7 @@ pub fn lease_list(list: &LeaseList) -> Value {
 
 /// A `MicroTime` as RFC 3339 with six fractional digits (`null` outside the years 0000-9999).
 pub fn micro_time(t: MicroTime) -> Value {
-    time_text(t, MICRO)
+    text(core(t).to_rfc3339_micros())
 }
 
 /// Inserts `value` under `key` when it is present.
@@ -99,13 +83,15 @@ fn string_map(entries: &[(String, String)]) -> Option<Map<String, Value>> {
     })
 }
 
-/// `t` in `format`, UTC; `null` outside the years 0000-9999 that RFC 3339 can write (the
+/// The component's time as kube-lease's, which writes the wire forms.
+fn core(t: MicroTime) -> kube_lease::MicroTime {
+    kube_lease::MicroTime::from_unix_micros(t.unix_micros)
+}
+
+/// The written time; `null` outside the years 0000-9999 that RFC 3339 can write (the
 /// component reads nothing else from a server).
-fn time_text(t: MicroTime, format: &[BorrowedFormatItem<'_>]) -> Value {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.unix_micros) * 1000)
-        .ok()
-        .and_then(|t| t.format(format).ok())
-        .map_or(Value::Null, Value::from)
+fn text(written: Result<String, TimeError>) -> Value {
+    written.map_or(Value::Null, Value::from)
 }
 
 #[cfg(test)]
@@ -188,6 +174,6 @@ mod tests {
         let far = MicroTime {
             unix_micros: i64::MAX,
         };
-        assert_eq!(time_text(far, MICRO), Value::Null);
+        assert_eq!(micro_time(far), Value::Null);
     }
 }
