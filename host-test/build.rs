@@ -1,12 +1,14 @@
-//! Builds the kube-lease component (the workspace root crate) for `wasm32-wasip2` with a nested
-//! `cargo build`, and writes its absolute path to `OUT_DIR/component.rs`.
+//! Builds the two guests for `wasm32-wasip2` with one nested `cargo build`: the kube-lease
+//! component (the workspace root crate) and the HTTP lock service (`proxy/`), and writes their
+//! absolute paths to `OUT_DIR/component.rs`.
 //!
 //! The nested build gets its own target directory under `OUT_DIR`, so it never waits on the lock
 //! the outer cargo holds. Variables the outer cargo (or clippy, or a coverage tool) sets for this
 //! build script are removed so they neither break the wasm build nor cascade into it.
 //!
-//! Set `KUBE_LEASE_COMPONENT` to the path of an already built component to skip the nested build
-//! (for CI that builds the component once, or while the guest does not compile).
+//! Set `KUBE_LEASE_COMPONENT` and `KUBE_LEASE_PROXY_COMPONENT` to the paths of already built
+//! guests to skip the nested build (for CI that builds them once, or while a guest does not
+//! compile); a guest without its variable is built.
 //!
 //! Before the nested build it checks that the toolchain has the `wasm32-wasip2` standard library
 //! and, where rustup did not install it on first use, runs `rustup target add wasm32-wasip2`; if
@@ -22,12 +24,33 @@ use std::process::Command;
 
 /// The guest target triple.
 const TARGET: &str = "wasm32-wasip2";
-/// The guest package in the workspace.
-const PACKAGE: &str = "kube-lease";
-/// The file name cargo gives the guest's cdylib.
-const ARTIFACT: &str = "kube_lease.wasm";
-/// Environment override: use this component instead of building one.
-const OVERRIDE_VAR: &str = "KUBE_LEASE_COMPONENT";
+
+/// One guest crate of the workspace.
+struct Guest {
+    /// Its package name.
+    package: &'static str,
+    /// The file name cargo gives its cdylib.
+    artifact: &'static str,
+    /// The constant `component.rs` defines with its path, and the variable that overrides it.
+    name: &'static str,
+    /// What the constant's doc comment calls it.
+    what: &'static str,
+}
+
+const GUESTS: [Guest; 2] = [
+    Guest {
+        package: "kube-lease",
+        artifact: "kube_lease.wasm",
+        name: "KUBE_LEASE_COMPONENT",
+        what: "the kube-lease component",
+    },
+    Guest {
+        package: "kube-lease-proxy",
+        artifact: "kube_lease_proxy.wasm",
+        name: "KUBE_LEASE_PROXY_COMPONENT",
+        what: "the HTTP lock service (a `wasi:http/proxy` component)",
+    },
+];
 
 fn main() {
     let manifest_dir =
@@ -40,31 +63,48 @@ fn main() {
 
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed=build");
-    println!("cargo:rerun-if-env-changed={OVERRIDE_VAR}");
+    let overrides: Vec<Option<PathBuf>> = GUESTS
+        .iter()
+        .map(|guest| {
+            println!("cargo:rerun-if-env-changed={}", guest.name);
+            env::var_os(guest.name)
+                .filter(|path| !path.is_empty())
+                .map(PathBuf::from)
+        })
+        .collect();
 
-    let component = match env::var_os(OVERRIDE_VAR) {
-        Some(path) if !path.is_empty() => {
-            let path = PathBuf::from(path);
-            println!("cargo:rerun-if-changed={}", path.display());
-            path
-        }
-        _ => {
-            if let Err(line) = ensure_guest_target(&workspace) {
-                println!("cargo::error={line}");
-                return;
+    let to_build: Vec<&Guest> = GUESTS
+        .iter()
+        .zip(&overrides)
+        .filter(|(_, path)| path.is_none())
+        .map(|(guest, _)| guest)
+        .collect();
+    if !to_build.is_empty()
+        && let Err(line) = ensure_guest_target(&workspace)
+    {
+        println!("cargo::error={line}");
+        return;
+    }
+    let built = build_guests(&workspace, &out_dir, &to_build);
+
+    let mut generated = String::new();
+    for (guest, path) in GUESTS.iter().zip(overrides) {
+        let path = match path {
+            Some(path) => {
+                println!("cargo:rerun-if-changed={}", path.display());
+                path
             }
-            build_component(&workspace, &out_dir)
-        }
-    };
-
-    let component = component
-        .canonicalize()
-        .unwrap_or_else(|_| component.clone());
-    let generated = format!(
-        "/// Absolute path of the kube-lease component built for `{TARGET}` by `build.rs`.\n\
-         pub const KUBE_LEASE_COMPONENT: &str = {:?};\n",
-        component.display().to_string()
-    );
+            None => built.join(guest.artifact),
+        };
+        let path = path.canonicalize().unwrap_or(path);
+        generated.push_str(&format!(
+            "/// Absolute path of {} built for `{TARGET}` by `build.rs`.\n\
+             pub const {}: &str = {:?};\n",
+            guest.what,
+            guest.name,
+            path.display().to_string()
+        ));
+    }
     fs::write(out_dir.join("component.rs"), generated).expect("write OUT_DIR/component.rs");
 }
 
@@ -81,23 +121,28 @@ fn ensure_guest_target(workspace: &Path) -> Result<(), String> {
     })
 }
 
-/// Runs the nested `cargo build` and returns the path of the built component.
-fn build_component(workspace: &Path, out_dir: &Path) -> PathBuf {
-    for input in ["src", "wit", "Cargo.toml", "Cargo.lock"] {
+/// Runs the nested `cargo build` of `guests` (if any) and returns the directory holding them.
+fn build_guests(workspace: &Path, out_dir: &Path, guests: &[&Guest]) -> PathBuf {
+    let target_dir = out_dir.join("guest-target");
+    let release = target_dir.join(TARGET).join("release");
+    if guests.is_empty() {
+        return release;
+    }
+    for input in ["src", "wit", "client", "proxy", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", workspace.join(input).display());
     }
 
-    let target_dir = out_dir.join("guest-target");
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
     scrub_env(&mut cmd);
     cmd.arg("build")
         .arg("--release")
         .arg("--target")
-        .arg(TARGET)
-        .arg("--package")
-        .arg(PACKAGE)
-        .arg("--manifest-path")
+        .arg(TARGET);
+    for guest in guests {
+        cmd.arg("--package").arg(guest.package);
+    }
+    cmd.arg("--manifest-path")
         .arg(workspace.join("Cargo.toml"))
         .env("CARGO_TARGET_DIR", &target_dir)
         .env("CARGO_BUILD_BUILD_DIR", &target_dir);
@@ -106,22 +151,26 @@ fn build_component(workspace: &Path, out_dir: &Path) -> PathBuf {
     let output = cmd.output().expect("spawn the nested cargo build");
     if !output.status.success() {
         panic!(
-            "nested build of the {PACKAGE} component failed ({}):\n{cmd:?}\n--- stdout\n{}\n--- stderr\n{}",
+            "nested build of the guests failed ({}):\n{cmd:?}\n--- stdout\n{}\n--- stderr\n{}",
             output.status,
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr),
         );
     }
 
-    let release = target_dir.join(TARGET).join("release");
-    let component = release.join(ARTIFACT);
-    assert!(
-        component.is_file(),
-        "the nested build succeeded but {} is missing",
-        component.display()
-    );
-    emit_dep_info(&release.join(ARTIFACT.replace(".wasm", ".d")), workspace);
-    component
+    for guest in guests {
+        let artifact = release.join(guest.artifact);
+        assert!(
+            artifact.is_file(),
+            "the nested build succeeded but {} is missing",
+            artifact.display()
+        );
+        emit_dep_info(
+            &release.join(guest.artifact.replace(".wasm", ".d")),
+            workspace,
+        );
+    }
+    release
 }
 
 /// Removes variables describing this build script's native build; call it before setting the guest's own.

@@ -2,9 +2,11 @@
 //! to the shell. Type conversions live in `convert`.
 #![allow(unsafe_code, missing_docs)]
 
-use crate::prelude::*;
+use alloc::borrow::ToOwned;
+use alloc::string::String;
+use alloc::vec::Vec;
 
-use crate::shell::{self, Client};
+use kube_lease_client::shell::{self, Client};
 
 wit_bindgen::generate!({
     world: "lease-client",
@@ -33,8 +35,8 @@ use exports::kube::lease::locks::{
 };
 use exports::kube::lease::types::{Entry, Error, Lease, LeaseList, Preconditions};
 
-use crate::shell::elector::Elector;
-use crate::shell::locker::Locker;
+use kube_lease_client::shell::elector::Elector;
+use kube_lease_client::shell::locker::Locker;
 
 struct Component;
 
@@ -46,7 +48,7 @@ impl Guest for Component {
     }
 
     fn lease_name_for_domain(domain: String) -> String {
-        crate::names::lease_name_for_domain(&domain)
+        kube_lease_client::names::lease_name_for_domain(&domain)
     }
 }
 

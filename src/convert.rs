@@ -4,8 +4,8 @@
 use crate::bindings::exports::kube::lease::leases as wit_leases;
 use crate::bindings::exports::kube::lease::locks as wit_locks;
 use crate::bindings::exports::kube::lease::types as wit;
-use crate::lock::{self, options};
-use crate::{config, error, lease, micro_time};
+use kube_lease_client::lock::{self, options};
+use kube_lease_client::{config, error, lease, micro_time};
 
 impl From<wit::MicroTime> for micro_time::MicroTime {
     fn from(t: wit::MicroTime) -> Self {

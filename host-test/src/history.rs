@@ -2,7 +2,7 @@
 //! no holder may take it from another holder before that holder's lease expired.
 
 use crate::apiserver::{Verb, WriteRecord};
-use kube_lease::MicroTime;
+use kube_lease_client::MicroTime;
 
 /// What the replay of one lease's writes found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 //! The service's answers: kube-lease errors as HTTP statuses with `{"error", "message"}`
 //! bodies, holds and leases as JSON. Pure, so every mapping is tested natively.
 
-use kube_lease::lock::Hold;
-use kube_lease::{Error, Lease, StatusKind, encode};
+use kube_lease_client::lock::Hold;
+use kube_lease_client::{Error, Lease, StatusKind, encode};
 use serde_json::{Value, json};
 
 /// A response: its status and JSON body.
@@ -116,7 +116,7 @@ pub fn released(name: &str) -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kube_lease::{ApiStatus, MicroTime};
+    use kube_lease_client::{ApiStatus, MicroTime};
 
     fn api(kind: StatusKind, code: u16) -> Error {
         Error::Api(ApiStatus {

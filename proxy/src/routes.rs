@@ -1,7 +1,7 @@
 //! The REST surface as data: a request (method, path, query, `Authorization`, body) becomes
 //! an [`Action`] or the error reply, the guard rails checked first. Pure and tested natively.
 
-use kube_lease::lease_name_for_domain;
+use kube_lease_client::lease_name_for_domain;
 use serde::Deserialize;
 
 use crate::respond::{self, Reply};

@@ -2,18 +2,19 @@
 //! apiserver with a fresh client and locker (every request gets a fresh instance, so locks
 //! use the stateless wall-clock expiry rule with the max-skew margin).
 
-use kube_lease::lock::Hold;
-use kube_lease::lock::options::{ExpiryRule, LockerOptions};
-use kube_lease::lock::rules;
-use kube_lease::shell::Client;
-use kube_lease::shell::locker::{Attempt, DOMAIN_ANNOTATION, Locker};
-use kube_lease::{Error, ExplicitConfig, Lease, MicroTime, lease_name_for_domain};
+use kube_lease_client::lock::Hold;
+use kube_lease_client::lock::options::{ExpiryRule, LockerOptions};
+use kube_lease_client::lock::rules;
+use kube_lease_client::shell::Client;
+use kube_lease_client::shell::locker::{Attempt, DOMAIN_ANNOTATION, Locker};
+use kube_lease_client::{Error, ExplicitConfig, Lease, MicroTime, lease_name_for_domain};
 use serde_json::json;
 
 use crate::respond::{self, Reply};
 use crate::routes::{Action, Guard};
 
-/// The apiserver origin, e.g. a `kubectl proxy` sidecar's `http://127.0.0.1:8001`.
+/// The apiserver origin, e.g. a `kubectl proxy` sidecar's `http://127.0.0.1:8001`; unset, the
+/// service runs in-cluster (`KUBERNETES_SERVICE_HOST`/`_PORT` and the mounted service account).
 pub const BASE_URL_VAR: &str = "KUBE_LEASE_BASE_URL";
 /// The namespace of the leases (default `default`).
 pub const NAMESPACE_VAR: &str = "KUBE_LEASE_NAMESPACE";
@@ -66,8 +67,9 @@ pub fn guard() -> Result<Guard, Reply> {
 }
 
 fn client() -> Result<Client, Error> {
-    let base_url = env(BASE_URL_VAR)
-        .ok_or_else(|| Error::Config(format!("set {BASE_URL_VAR} to the apiserver origin")))?;
+    let Some(base_url) = env(BASE_URL_VAR) else {
+        return Client::in_cluster();
+    };
     let timeout_ms = match env(TIMEOUT_VAR) {
         Some(ms) => Some(
             ms.parse()

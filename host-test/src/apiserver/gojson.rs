@@ -6,7 +6,7 @@ use serde_json::Value;
 /// Serializes `v` like Go's `json.NewEncoder(w).Encode(v)`, without the trailing newline
 /// (serde_json plus Go's HTML-safe escapes, as the component writes its own bodies).
 pub(crate) fn to_string(v: &Value) -> String {
-    kube_lease::go_json::to_vec(v)
+    kube_lease_client::go_json::to_vec(v)
         .ok()
         .and_then(|bytes| String::from_utf8(bytes).ok())
         .unwrap_or_default()

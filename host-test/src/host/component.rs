@@ -1,3 +1,4 @@
-//! Where `build.rs` put the kube-lease component it built for `wasm32-wasip2`.
+//! Where `build.rs` put the guests it built for `wasm32-wasip2`: the kube-lease component and
+//! the HTTP lock service.
 
 include!(concat!(env!("OUT_DIR"), "/component.rs"));

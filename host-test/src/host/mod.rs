@@ -40,7 +40,7 @@ pub use bindings::exports::kube::lease::types::{
     StatusCause, StatusKind,
 };
 pub use bindings::{LeaseClient, LeaseClientPre};
-pub use component::KUBE_LEASE_COMPONENT;
+pub use component::{KUBE_LEASE_COMPONENT, KUBE_LEASE_PROXY_COMPONENT};
 pub use connector::client_config_trusting;
 pub use locks::{ElectorHandle, LockerHandle};
 pub use network::DEFAULT_IDLE_TIMEOUT;

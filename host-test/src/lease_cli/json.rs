@@ -1,7 +1,7 @@
 //! The component's leases as Kubernetes JSON, as `kubectl get -o json` shows them: `apiVersion`,
 //! `kind`, `metadata` and `spec` with RFC 3339 times (micro times with six fractional digits).
 
-use kube_lease::micro_time::TimeError;
+use kube_lease_client::micro_time::TimeError;
 use serde_json::{Map, Value, json};
 
 use crate::host::{Lease, LeaseList, MicroTime};
@@ -84,8 +84,8 @@ fn string_map(entries: &[(String, String)]) -> Option<Map<String, Value>> {
 }
 
 /// The component's time as kube-lease's, which writes the wire forms.
-fn core(t: MicroTime) -> kube_lease::MicroTime {
-    kube_lease::MicroTime::from_unix_micros(t.unix_micros)
+fn core(t: MicroTime) -> kube_lease_client::MicroTime {
+    kube_lease_client::MicroTime::from_unix_micros(t.unix_micros)
 }
 
 /// The written time; `null` outside the years 0000-9999 that RFC 3339 can write (the

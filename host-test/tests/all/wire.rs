@@ -83,7 +83,7 @@ async fn a_takeover_through_the_locker_matches_the_go_original() {
     };
     assert_eq!(from, "proxy-0");
     let now = lease.spec.renew_time.unwrap();
-    let t = kube_lease::MicroTime::from_unix_micros(now.unix_micros)
+    let t = kube_lease_client::MicroTime::from_unix_micros(now.unix_micros)
         .to_rfc3339_micros()
         .unwrap();
     let rv = stored.resource_version.unwrap();

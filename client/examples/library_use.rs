@@ -1,10 +1,10 @@
-//! kube-lease as a plain library: what another crate (e.g. a wasm32 component with its own
-//! world) uses without the `component` feature's exports, allocator and panic handler.
+//! kube-lease-client as a plain library: what another crate (e.g. a wasm32 component with its
+//! own world, as `proxy/`) uses, without the kube-lease component's exports and runtime.
 //!
-//! `cargo run --example library_use`, or for wasm32:
-//! `cargo build --target wasm32-wasip2 --no-default-features --example library_use`.
+//! `cargo run -p kube-lease-client --example library_use`, or for wasm32:
+//! `cargo build --target wasm32-wasip2 -p kube-lease-client --example library_use`.
 
-use kube_lease::{Lease, decode, encode, lease_name_for_domain};
+use kube_lease_client::{Lease, decode, encode, lease_name_for_domain};
 
 fn main() {
     let name = lease_name_for_domain("example.com");
