@@ -3,14 +3,14 @@
 
 use std::ffi::OsString;
 use std::path::Path;
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::time::Duration;
 
 use host_test::cluster::{Account, Cluster};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
 
+use crate::kubectl_proxy::Proxy;
 use crate::support::*;
 
 /// Generous bound for one CLI run (it compiles the component first): proves it never hangs.
@@ -197,49 +197,6 @@ async fn a_ca_that_did_not_sign_the_server_is_a_tls_transport_error() {
         before,
         "no request passed the handshake"
     );
-}
-
-/// A real `kubectl proxy` in front of the emulator, authenticating as `account`.
-struct Proxy {
-    child: tokio::process::Child,
-    url: String,
-}
-
-impl Proxy {
-    /// Starts `kubectl proxy --port=0` and reads the port it serves on.
-    async fn start(cluster: &Cluster, account: &Account) -> Proxy {
-        let kubeconfig = cluster.path("proxy-kubeconfig");
-        cluster
-            .api
-            .write_kubeconfig(&kubeconfig, &account.token, NS)
-            .unwrap();
-        let mut child = Command::new("kubectl")
-            .args(["proxy", "--port=0", "--kubeconfig"])
-            .arg(&kubeconfig)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("kubectl is installed (Debian package kubernetes-client)");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("kubectl proxy starts")
-            .unwrap()
-            .expect("kubectl proxy prints where it serves");
-        let addr = first
-            .strip_prefix("Starting to serve on ")
-            .unwrap_or_else(|| panic!("{first}"));
-        Proxy {
-            child,
-            url: format!("http://{addr}"),
-        }
-    }
-
-    /// Stops the proxy.
-    async fn stop(mut self) {
-        self.child.kill().await.unwrap();
-    }
 }
 
 #[tokio::test]
