@@ -140,6 +140,7 @@ async fn wasmtime_serve_only_the_holder_releases_and_the_next_caller_then_acquir
 
     let (status, hold_a) = serve.call("POST", path, Some(&lock_body("a", 0))).await;
     assert_eq!(status, 200, "{hold_a}");
+    let first_token = hold_a["fencingToken"].as_u64().unwrap();
 
     let (status, refused) = serve.call("POST", path, Some(&lock_body("b", 0))).await;
     assert_eq!(status, 409, "{refused}");
@@ -153,6 +154,24 @@ async fn wasmtime_serve_only_the_holder_releases_and_the_next_caller_then_acquir
         .await;
     assert_eq!(status, 409, "{refused}");
     assert_eq!(refused["holder"], "a");
+
+    // A wait that runs out while `a` holds: 504, naming the holder.
+    let (status, timed_out) = serve.call("POST", path, Some(&lock_body("b", 1))).await;
+    assert_eq!(status, 504, "{timed_out}");
+    assert_eq!(timed_out["error"], "timeout");
+    assert!(
+        timed_out["message"].as_str().unwrap().contains("held by a"),
+        "{timed_out}"
+    );
+
+    // Only the holder renews; the renewal extends the hold.
+    let renew = |identity: &str| json!({ "identity": identity }).to_string();
+    let (status, refused) = serve.call("PUT", path, Some(&renew("b"))).await;
+    assert_eq!((status, &refused["holder"]), (409, &json!("a")));
+    let (status, renewed) = serve.call("PUT", path, Some(&renew("a"))).await;
+    assert_eq!(status, 200, "{renewed}");
+    assert!(renewed["validUntilUnixMicros"].as_i64() > hold_a["validUntilUnixMicros"].as_i64());
+    let hold_a = renewed;
 
     let (status, lease) = serve.call("GET", "/v1/leases/cert-lock-shared", None).await;
     assert_eq!(status, 200, "{lease}");
@@ -168,7 +187,7 @@ async fn wasmtime_serve_only_the_holder_releases_and_the_next_caller_then_acquir
     assert_eq!(status, 200);
     let (status, hold_b) = serve.call("POST", path, Some(&lock_body("b", 0))).await;
     assert_eq!(status, 200, "{hold_b}");
-    assert!(hold_b["fencingToken"].as_u64() > hold_a["fencingToken"].as_u64());
+    assert!(hold_b["fencingToken"].as_u64() > Some(first_token));
     let stored: Value =
         serde_json::from_str(&cluster.api.stored(NS, "cert-lock-shared").unwrap()).unwrap();
     assert_eq!(holder(&stored), "b");
