@@ -1,6 +1,7 @@
 //! The standalone emulator (`host-test apiserver`) as a user runs it: the token, kubeconfig
 //! and CA files are private (0600, directories 0700) and go where the user said, or into a
-//! fresh private temporary directory that SIGTERM cleans up, never to a fixed `/tmp` path.
+//! fresh private temporary directory that SIGTERM cleans up, never to a fixed `/tmp` path;
+//! `--proxy-port` adds the plain-http listener kubectl uses without credentials.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -149,6 +150,57 @@ async fn a_history_window_below_one_is_refused() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("--history \"0\" is not a positive number"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn proxy_port_serves_plain_http_that_kubectl_uses_without_credentials() {
+    let (child, out) = start(&["--namespace", "netbird", "--proxy-port", "0"]).await;
+    let prefix = "kubectl-proxy-style listener (plain http, no token needed) at ";
+    let url = printed(&out, prefix);
+    let url = url.to_str().unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{out:?}");
+    let hint = format!("  try: kubectl --server {url} get leases -n netbird");
+    assert!(out.contains(&hint), "{out:?}");
+
+    let root = tempfile::tempdir().unwrap();
+    let kubeconfig = root.path().join("empty");
+    std::fs::write(&kubeconfig, "").unwrap();
+    let run = Command::new("kubectl")
+        .env("KUBECONFIG", &kubeconfig)
+        .args(["--server", url, "get", "leases", "-n", "netbird"])
+        .kill_on_drop(true)
+        .output();
+    let got = tokio::time::timeout(NEVER_HANGS, run).await.unwrap();
+    let got = got.expect("kubectl is installed (Debian package kubernetes-client)");
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&got.stderr).trim(),
+        "No resources found in netbird namespace."
+    );
+    stop(child).await;
+}
+
+#[tokio::test]
+async fn a_proxy_port_that_is_not_a_port_is_refused() {
+    let run = host_test()
+        .args(["apiserver", "--proxy-port", "65536"])
+        .stdout(Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(NEVER_HANGS, run)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--proxy-port \"65536\" is not a port"),
         "{stderr}"
     );
 }
