@@ -200,14 +200,14 @@ async fn a_ca_that_did_not_sign_the_server_is_a_tls_transport_error() {
 }
 
 /// A real `kubectl proxy` in front of the emulator, authenticating as `account`.
-struct Proxy {
+pub(crate) struct Proxy {
     child: tokio::process::Child,
     url: String,
 }
 
 impl Proxy {
     /// Starts `kubectl proxy --port=0` and reads the port it serves on.
-    async fn start(cluster: &Cluster, account: &Account) -> Proxy {
+    pub(crate) async fn start(cluster: &Cluster, account: &Account) -> Proxy {
         let kubeconfig = cluster.path("proxy-kubeconfig");
         cluster
             .api
@@ -236,8 +236,14 @@ impl Proxy {
         }
     }
 
+    /// Where it serves.
+    pub(crate) fn addr(&self) -> std::net::SocketAddr {
+        let addr = self.url.strip_prefix("http://").expect("an http URL");
+        addr.parse().expect("host:port")
+    }
+
     /// Stops the proxy.
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         self.child.kill().await.unwrap();
     }
 }

@@ -10,8 +10,8 @@ use host_test::cluster::Cluster;
 use host_test::host::{ClientHandle, ExpiryRule, LeaseError, Replica};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
-use tokio::process::Command;
 
+use crate::cli::Proxy;
 use crate::lock_support::{Contender, await_watch_requests, options};
 use crate::support::*;
 
@@ -114,30 +114,20 @@ async fn kubectl_lists_leases_through_the_proxy_listener_without_credentials() {
     let (mut replica, client) = proxied_client(&cluster, addr).await;
     ok(replica.create(&client, &held("a", "proxy-7", T0)).await);
     // No kubeconfig to fall back on: an empty file.
-    let kubeconfig = cluster.path("empty-kubeconfig");
-    std::fs::write(&kubeconfig, "").unwrap();
-    let run = Command::new("kubectl")
-        .env("KUBECONFIG", &kubeconfig)
-        .args([
-            "--server",
-            &format!("http://{addr}"),
-            "get",
-            "leases",
-            "-n",
-            NS,
-        ])
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(NEVER_HANGS, run)
-        .await
-        .expect("kubectl finishes")
-        .expect("kubectl is installed (Debian package kubernetes-client)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "kubectl failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let empty = cluster.path("empty-kubeconfig");
+    std::fs::write(&empty, "").unwrap();
+    let server = format!("http://{addr}");
+    let (stdout, _) = kubectl([
+        "--kubeconfig",
+        empty.to_str().unwrap(),
+        "--server",
+        &server,
+        "get",
+        "leases",
+        "-n",
+        NS,
+    ])
+    .await;
     let rows: Vec<Vec<_>> = stdout
         .lines()
         .map(|l| l.split_whitespace().take(2).collect())
@@ -201,39 +191,13 @@ async fn raw_get(addr: SocketAddr, host: &str, authorization: Option<&str>) -> (
     (code.expect("a status line"), body.to_owned())
 }
 
-/// A real `kubectl proxy --port=0` in front of the cluster's TLS endpoint, acting as `account`.
-async fn real_kubectl_proxy(cluster: &Cluster, token: &str) -> (tokio::process::Child, SocketAddr) {
-    use tokio::io::AsyncBufReadExt as _;
-    let kubeconfig = cluster.path("kubectl-proxy-kubeconfig");
-    cluster
-        .api
-        .write_kubeconfig(&kubeconfig, token, NS)
-        .unwrap();
-    let mut child = Command::new("kubectl")
-        .args(["proxy", "--port=0", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("kubectl is installed (Debian package kubernetes-client)");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let first = tokio::time::timeout(NEVER_HANGS, lines.next_line())
-        .await
-        .expect("kubectl proxy starts")
-        .unwrap()
-        .expect("kubectl proxy prints where it serves");
-    let addr = first.strip_prefix("Starting to serve on ").expect(&first);
-    (child, addr.parse().unwrap())
-}
-
 #[tokio::test]
 async fn it_answers_as_a_real_kubectl_proxy_does() {
     let cluster = cluster().await;
     let ours = start_proxy(&cluster).await;
     let account = cluster.account("lease-proxy").unwrap();
-    let (mut child, real) = real_kubectl_proxy(&cluster, &account.token).await;
+    let proxy = Proxy::start(&cluster, &account).await;
+    let real = proxy.addr();
     let (mut replica, client) = proxied_client(&cluster, ours).await;
     ok(replica.create(&client, &held("a", "proxy-1", T0)).await);
 
@@ -255,5 +219,5 @@ async fn it_answers_as_a_real_kubectl_proxy_does() {
         // Lists differ in nothing but who served them.
         assert_eq!(got, want, "Host {host:?}, Authorization {authorization:?}");
     }
-    child.kill().await.unwrap();
+    proxy.stop().await;
 }

@@ -11,6 +11,8 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
+use crate::support::kubectl;
+
 /// A generous bound that only proves "starts" or "stops", never a timing.
 const NEVER_HANGS: Duration = Duration::from_secs(60);
 
@@ -135,10 +137,11 @@ async fn without_a_directory_the_ca_goes_to_a_fresh_private_temporary_one() {
     stop(second).await;
 }
 
-#[tokio::test]
-async fn a_history_window_below_one_is_refused() {
+/// Runs `host-test apiserver ARGS`, which must fail; its stderr.
+async fn refused(args: &[&str]) -> String {
     let run = host_test()
-        .args(["apiserver", "--history", "0"])
+        .arg("apiserver")
+        .args(args)
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .output();
@@ -147,7 +150,12 @@ async fn a_history_window_below_one_is_refused() {
         .unwrap()
         .unwrap();
     assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn a_history_window_below_one_is_refused() {
+    let stderr = refused(&["--history", "0"]).await;
     assert!(
         stderr.contains("--history \"0\" is not a positive number"),
         "{stderr}"
@@ -165,40 +173,27 @@ async fn proxy_port_serves_plain_http_that_kubectl_uses_without_credentials() {
     assert!(out.contains(&hint), "{out:?}");
 
     let root = tempfile::tempdir().unwrap();
-    let kubeconfig = root.path().join("empty");
-    std::fs::write(&kubeconfig, "").unwrap();
-    let run = Command::new("kubectl")
-        .env("KUBECONFIG", &kubeconfig)
-        .args(["--server", url, "get", "leases", "-n", "netbird"])
-        .kill_on_drop(true)
-        .output();
-    let got = tokio::time::timeout(NEVER_HANGS, run).await.unwrap();
-    let got = got.expect("kubectl is installed (Debian package kubernetes-client)");
-    assert!(
-        got.status.success(),
-        "{}",
-        String::from_utf8_lossy(&got.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&got.stderr).trim(),
-        "No resources found in netbird namespace."
-    );
+    let empty = root.path().join("empty");
+    std::fs::write(&empty, "").unwrap();
+    let kubeconfig = empty.to_str().unwrap();
+    let (_, stderr) = kubectl([
+        "--kubeconfig",
+        kubeconfig,
+        "--server",
+        url,
+        "get",
+        "leases",
+        "-n",
+        "netbird",
+    ])
+    .await;
+    assert_eq!(stderr.trim(), "No resources found in netbird namespace.");
     stop(child).await;
 }
 
 #[tokio::test]
 async fn a_proxy_port_that_is_not_a_port_is_refused() {
-    let run = host_test()
-        .args(["apiserver", "--proxy-port", "65536"])
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(NEVER_HANGS, run)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = refused(&["--proxy-port", "65536"]).await;
     assert!(
         stderr.contains("--proxy-port \"65536\" is not a port"),
         "{stderr}"
