@@ -12,6 +12,10 @@ const USAGE: &str = "usage:
   host-test demo [--replicas N] [--rounds N] [--lease-seconds N] [--keep-serving KUBECONFIG]
   host-test name <domain>...
   host-test apiserver [--kubeconfig PATH] [--sa-dir DIR] [--namespace NS] [--history N]
+                      [--proxy-port PORT]
+      serve the emulated apiserver (HTTPS, one admin token) until Ctrl-C; --proxy-port also
+      serves plain http on 127.0.0.1:PORT (0 = any free port) as a `kubectl proxy` in front
+      of it would: no token needed, only local Host headers; both URLs are printed.
   host-test lease --server https://HOST[:PORT] --sa-dir DIR OPERATION
   host-test lease --server http://127.0.0.1:8001 [--sa-dir DIR | --namespace NS] OPERATION
       run the component against an apiserver as in a pod (DIR holds token, ca.crt, namespace;
@@ -119,7 +123,14 @@ async fn names(domains: &[String]) -> anyhow::Result<()> {
 async fn apiserver(args: &[String]) -> anyhow::Result<()> {
     let (mut kubeconfig, mut sa_dir, mut namespace) = (None, None, "default".to_owned());
     let mut limits = host_test::apiserver::Limits::default();
-    let known = ["--kubeconfig", "--sa-dir", "--namespace", "--history"];
+    let mut proxy_port = None;
+    let known = [
+        "--kubeconfig",
+        "--sa-dir",
+        "--namespace",
+        "--history",
+        "--proxy-port",
+    ];
     for (flag, value) in flags(args, &known)? {
         match flag.as_str() {
             "--kubeconfig" => kubeconfig = Some(PathBuf::from(value)),
@@ -131,8 +142,13 @@ async fn apiserver(args: &[String]) -> anyhow::Result<()> {
                     .filter(|n| *n > 0)
                     .with_context(|| format!("--history {value:?} is not a positive number"))?;
             }
+            "--proxy-port" => {
+                let port = value.parse::<u16>();
+                proxy_port =
+                    Some(port.with_context(|| format!("--proxy-port {value:?} is not a port"))?);
+            }
             _ => namespace = value,
         }
     }
-    host_test::apiserver::run_standalone(kubeconfig, sa_dir, namespace, limits).await
+    host_test::apiserver::run_standalone(kubeconfig, sa_dir, namespace, limits, proxy_port).await
 }

@@ -3,7 +3,9 @@
 //! One in-memory store behind TLS (a freshly minted CA and serving certificate), bearer-token
 //! authentication with optional per-token namespace allow-lists, the Lease REST verbs with the
 //! real server's Status bodies, legacy discovery, Table output for `kubectl get`, and a record of
-//! the recent requests and accepted writes for later checking. What it keeps and how long it
+//! the recent requests and accepted writes for later checking. On demand, a plain-http listener
+//! in front of it behaves like a `kubectl proxy` (no token needed; see
+//! [`ApiServer::start_proxy_listener`]). What it keeps and how long it
 //! waits for a slow client are bounded by [`Limits`]: a watch or list from a resourceVersion
 //! older than the history window gets `410 Expired`.
 //!
@@ -17,6 +19,7 @@ mod lease;
 mod limits;
 mod microtime;
 mod patch;
+mod proxy_listener;
 mod routes;
 mod selectors;
 mod standalone;
@@ -106,8 +109,11 @@ pub struct RequestRecord {
     pub accept: Option<String>,
     /// The `User-Agent` header, if any.
     pub user_agent: Option<String>,
-    /// Whether an `Authorization` header was present.
+    /// Whether an `Authorization` header was present (as the client sent it: through a proxy
+    /// listener, the proxy's own credentials do not count).
     pub has_authorization: bool,
+    /// The user the request was served as; `None` when it was not authenticated.
+    pub user: Option<String>,
     /// The raw request body.
     pub body: Vec<u8>,
     /// The response status code.
@@ -144,6 +150,8 @@ pub struct ApiServer {
     addr: SocketAddr,
     ca_pem: Arc<str>,
     accept: Arc<AcceptTask>,
+    /// The `kubectl proxy`-like listener, while one runs.
+    proxy: Arc<Mutex<Option<proxy_listener::ProxyListener>>>,
 }
 
 /// Aborts the accept loop when dropped.
@@ -184,12 +192,14 @@ impl ApiServer {
             expire_watches: AtomicUsize::new(0),
             limits,
         });
-        let task = tokio::spawn(routes::accept_loop(listener, acceptor, Arc::clone(&shared)));
+        let front = routes::Front::Tls(acceptor);
+        let task = tokio::spawn(routes::accept_loop(listener, front, Arc::clone(&shared)));
         Ok(ApiServer {
             shared,
             addr,
             ca_pem: pki.ca_pem.into(),
             accept: Arc::new(AcceptTask(task)),
+            proxy: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -289,9 +299,11 @@ impl ApiServer {
         standalone::write_kubeconfig(path, &self.url(), &self.ca_pem, token, namespace)
     }
 
-    /// Stops accepting connections (connections already open finish their current request).
+    /// Stops serving: closes the ports (the proxy listener's too) and cuts the open
+    /// connections, as a stopped apiserver does.
     pub async fn shutdown(self) {
         self.accept.0.abort();
+        self.stop_proxy_listener().await;
     }
 }
 

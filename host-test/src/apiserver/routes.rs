@@ -1,11 +1,12 @@
-//! The HTTP side: the TLS accept loop, one hyper HTTP/1.1 connection per client, and the
-//! request pipeline: authenticate (on the headers alone), read body, record, authorize, route,
-//! reply.
+//! The HTTP side: the accept loop (TLS, or plain http in front as `kubectl proxy`), one hyper
+//! HTTP/1.1 connection per client, and the request pipeline: authenticate (on the headers
+//! alone), read body, record, authorize, route, reply.
 //!
 //! The pipeline is one plain function ([`dispatch`]) from a fully read [`Req`] to a [`Reply`],
-//! so fault injection (a hook before `dispatch`) and a plain-http listener (another caller of
-//! [`serve_connection`]) slot in without touching the handlers. Slow clients are cut off: the
-//! TLS handshake and each request's headers must arrive within the [`Limits`].
+//! so fault injection (a hook before `dispatch`) slots in without touching the handlers. Both
+//! listeners share the accept loop and the pipeline; they differ only in the transport and in
+//! who a caller is ([`Front`]). Slow clients are cut off: the TLS handshake and each request's
+//! headers must arrive within the [`Limits`].
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -23,10 +24,12 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use super::exchange::{Query, Reply, Req};
 use super::limits::{Limits, push_bounded};
+use super::proxy_listener::accepts_host;
 use super::selectors::FieldSelector;
 use super::status::{GROUP, Status};
 use super::{Identity, RequestRecord, Shared, discovery, handlers, lock, watch_options};
@@ -34,43 +37,67 @@ use super::{Identity, RequestRecord, Shared, discovery, handlers, lock, watch_op
 /// The request body limit kube-apiserver applies (3 MiB).
 const MAX_BODY: usize = 3 * 1024 * 1024;
 
-/// Accepts TCP connections, completes TLS (within the TLS-accept timeout), and serves each
-/// connection on its own task.
-pub(crate) async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, shared: Arc<Shared>) {
+/// How a listener's connections reach the pipeline, and who their callers are.
+#[derive(Clone)]
+pub(crate) enum Front {
+    /// HTTPS; a caller is whom its bearer token authenticates as.
+    Tls(TlsAcceptor),
+    /// Plain http, as a `kubectl proxy` in front of the server: only a local `Host` passes,
+    /// and a request without an `Authorization` header is served as this identity (one with
+    /// the header is passed on as it is, as kubectl proxy's bearer-token transport does).
+    Proxy(Arc<Identity>),
+}
+
+/// Accepts TCP connections and serves each on its own task: for [`Front::Tls`] after the TLS
+/// handshake (within the TLS-accept timeout). The connections live as long as the loop: when
+/// it is aborted, the port closes and the open connections are cut, as when a server stops.
+pub(crate) async fn accept_loop(listener: TcpListener, front: Front, shared: Arc<Shared>) {
+    let mut connections = JoinSet::new();
     loop {
-        let tcp = match listener.accept().await {
-            Ok((tcp, _)) => tcp,
-            Err(_) => {
-                // Out of file descriptors and the like: back off instead of spinning.
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                continue;
-            }
+        let tcp = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(_) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            // Reap finished connections so the set holds only open ones.
+            Some(_) = connections.join_next() => continue,
         };
-        let acceptor = acceptor.clone();
+        let front = front.clone();
         let shared = Arc::clone(&shared);
-        tokio::spawn(async move {
-            // A failed or stalled handshake (a client that does not trust the CA, or one that
-            // sends nothing) just ends here, closing the socket.
-            let handshake = acceptor.accept(tcp);
-            if let Ok(Ok(tls)) =
-                tokio::time::timeout(shared.limits.tls_accept_timeout, handshake).await
-            {
-                serve_connection(tls, shared).await;
+        connections.spawn(async move {
+            match front {
+                Front::Tls(acceptor) => {
+                    // A failed or stalled handshake (a client that does not trust the CA, or
+                    // one that sends nothing) just ends here, closing the socket.
+                    let handshake = acceptor.accept(tcp);
+                    if let Ok(Ok(tls)) =
+                        tokio::time::timeout(shared.limits.tls_accept_timeout, handshake).await
+                    {
+                        serve_connection(tls, shared, None).await;
+                    }
+                }
+                Front::Proxy(identity) => serve_connection(tcp, shared, Some(identity)).await,
             }
         });
     }
 }
 
-/// Serves HTTP/1.1 requests on one established connection (TLS or plain); a client that does
-/// not send a request's headers within the header-read timeout is disconnected.
-pub(crate) async fn serve_connection<I>(io: I, shared: Arc<Shared>)
+/// Serves HTTP/1.1 requests on one established connection (TLS, or plain behind a proxy
+/// identity); a client that does not send a request's headers within the header-read timeout
+/// is disconnected.
+async fn serve_connection<I>(io: I, shared: Arc<Shared>, proxy: Option<Arc<Identity>>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let limits: Limits = shared.limits.clone();
     let svc = service_fn(move |req| {
         let shared = Arc::clone(&shared);
-        async move { Ok::<_, Infallible>(handle(shared, req).await) }
+        let proxy = proxy.clone();
+        async move { Ok::<_, Infallible>(handle(shared, proxy.as_deref(), req).await) }
     });
     let _ = http1::Builder::new()
         .timer(TokioTimer::new())
@@ -132,10 +159,44 @@ async fn read_body(body: Incoming) -> Result<Bytes, Status> {
     }
 }
 
+/// The `Host` a request names: the request target's authority, else the `Host` header.
+fn request_host(parts: &http::request::Parts) -> Option<String> {
+    match parts.uri.authority() {
+        Some(authority) => Some(authority.as_str().to_owned()),
+        None => header(parts, http::header::HOST),
+    }
+}
+
+/// What `kubectl proxy` answers a request it filters out (its Go `http.Error`): it never
+/// reaches the apiserver, so it carries none of the apiserver's headers and is not recorded.
+fn proxy_forbidden() -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(Bytes::from_static(b"Forbidden\n")).boxed());
+    *response.status_mut() = http::StatusCode::FORBIDDEN;
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(
+        http::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
 /// Authenticates on the headers, then reads the body, runs the pipeline, records the exchange
-/// and builds the response. An unauthenticated request's body is never read.
-async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ResponseBody> {
+/// and builds the response. An unauthenticated request's body is never read. Behind a proxy
+/// identity, a non-local `Host` is refused first, and a request without credentials is the
+/// proxy's.
+async fn handle(
+    shared: Arc<Shared>,
+    proxy: Option<&Identity>,
+    req: Request<Incoming>,
+) -> Response<ResponseBody> {
     let (parts, body) = req.into_parts();
+    if proxy.is_some() && !request_host(&parts).is_some_and(|h| accepts_host(&h)) {
+        return proxy_forbidden();
+    }
     let content_type = header(&parts, http::header::CONTENT_TYPE);
     let accept = header(&parts, http::header::ACCEPT);
     let user_agent = header(&parts, http::header::USER_AGENT);
@@ -146,7 +207,12 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Respons
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
 
-    let (reply, body) = match authenticate(&shared, authorization.as_deref()) {
+    let identity = match (proxy, &authorization) {
+        (Some(identity), None) => Some(identity.clone()),
+        _ => authenticate(&shared, authorization.as_deref()),
+    };
+    let user = identity.as_ref().map(|i| i.user.clone());
+    let (reply, body) = match identity {
         None => (Status::unauthorized().into(), Bytes::new()),
         Some(identity) => match read_body(body).await {
             Err(too_large) => (too_large.into(), Bytes::new()),
@@ -172,6 +238,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Respons
         accept,
         user_agent,
         has_authorization: authorization.is_some(),
+        user,
         body: body.to_vec(),
         status: reply.code,
     };

@@ -92,9 +92,13 @@ pub(crate) fn write_kubeconfig(
     write_private(path, &kubeconfig(url, ca_pem, token, namespace))
 }
 
+/// The user the standalone server's token (and proxy listener) act as.
+const ADMIN: &str = "kube-lease-admin";
+
 /// Runs an emulator with `limits` until Ctrl-C: one admin token, an optional kubeconfig and
 /// service-account directory for it (else the CA in a fresh private temporary directory,
-/// removed at exit), and usage hints on stdout.
+/// removed at exit), with `proxy_port` a `kubectl proxy`-like plain-http listener acting as the
+/// admin there (0 = OS-chosen), and usage hints on stdout.
 ///
 /// # Errors
 /// When the server cannot start or a file cannot be written.
@@ -103,10 +107,11 @@ pub async fn run_standalone(
     sa_dir: Option<PathBuf>,
     namespace: String,
     limits: Limits,
+    proxy_port: Option<u16>,
 ) -> anyhow::Result<()> {
     let server = ApiServer::start_with_limits(Options::default(), limits).await?;
     let token = format!("admin.{}", uuid::Uuid::new_v4().simple());
-    server.add_token(&token, "kube-lease-admin", None);
+    server.add_token(&token, ADMIN, None);
     println!(
         "emulated kube-apiserver (coordination.k8s.io/v1 Leases) at {}",
         server.url()
@@ -125,6 +130,11 @@ pub async fn run_standalone(
             addr.ip(),
             addr.port()
         );
+    }
+    if let Some(port) = proxy_port {
+        let url = server.start_proxy_listener_at(ADMIN, port).await?;
+        println!("kubectl-proxy-style listener (plain http, no token needed) at {url}");
+        println!("  try: kubectl --server {url} get leases -n {namespace}");
     }
     // Without a directory named by the user: a fresh private one, removed when serving ends.
     let _scratch = if kubeconfig.is_none() && sa_dir.is_none() {

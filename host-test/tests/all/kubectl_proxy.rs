@@ -47,6 +47,12 @@ impl Proxy {
         }
     }
 
+    /// Where it serves.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        let addr = self.url.strip_prefix("http://").expect("an http URL");
+        addr.parse().expect("host:port")
+    }
+
     /// Stops the proxy.
     pub async fn stop(mut self) {
         self.child.kill().await.unwrap();

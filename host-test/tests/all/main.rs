@@ -17,6 +17,7 @@ mod locking;
 mod locks;
 mod origins;
 mod proxy_artifact;
+mod proxy_listener;
 mod serve_cli;
 mod standalone;
 mod support;

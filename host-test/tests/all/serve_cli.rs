@@ -1,6 +1,7 @@
 //! The HTTP lock service under the real `wasmtime serve` (CLI 48.0.8): each request a fresh
 //! instance of the proxy component, reaching the emulator as a pod reaches its apiserver
-//! through a `kubectl proxy` sidecar (plain http, no token from the guest).
+//! through a `kubectl proxy` sidecar (plain http, no token from the guest) — the emulator's
+//! own proxy listener, or a real `kubectl proxy` in front of it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,13 +19,19 @@ use crate::wasmtime_serve::{FRONT_TOKEN, WasmtimeServe};
 /// Generous bound for a request the service must answer with an error: proves it never hangs.
 const ANSWER_DEADLINE: Duration = Duration::from_secs(60);
 
-/// A cluster, a real `kubectl proxy` in front of it and `wasmtime serve` pointed at the proxy.
-async fn started(env: &[(&str, &str)]) -> (Cluster, Proxy, WasmtimeServe) {
+/// The user the emulator's proxy listener serves requests as.
+const SERVICE_USER: &str = "system:serviceaccount:netbird:lock-service";
+
+/// A cluster with its proxy listener, and `wasmtime serve` pointed at the listener.
+async fn started(env: &[(&str, &str)]) -> (Cluster, WasmtimeServe) {
     let cluster = cluster().await;
-    let account = cluster.account("lock-service").unwrap();
-    let proxy = Proxy::start(&cluster, &account).await;
-    let serve = WasmtimeServe::start(&proxy.url, &cluster.path("serve"), env).await;
-    (cluster, proxy, serve)
+    let upstream = cluster
+        .api
+        .start_proxy_listener(SERVICE_USER)
+        .await
+        .unwrap();
+    let serve = WasmtimeServe::start(&upstream, &cluster.path("serve"), env).await;
+    (cluster, serve)
 }
 
 fn lock_body(identity: &str, wait_seconds: u32) -> String {
@@ -41,7 +48,7 @@ async fn wasmtime_serve_lock_contention_between_http_callers_never_overlaps() {
     const CALLERS: usize = 6;
     const ROUNDS: usize = 4;
     const LEASE: &str = "cert-lock-contended";
-    let (cluster, _proxy, serve) = started(&[]).await;
+    let (cluster, serve) = started(&[]).await;
     let serve = Arc::new(serve);
 
     let mut callers = JoinSet::new();
@@ -85,7 +92,7 @@ async fn wasmtime_serve_lock_contention_between_http_callers_never_overlaps() {
 
 #[tokio::test]
 async fn wasmtime_serve_guard_rails_answer_before_the_apiserver_is_touched() {
-    let (cluster, _proxy, serve) = started(&[]).await;
+    let (cluster, serve) = started(&[]).await;
     let before = cluster.api.requests().len();
 
     // A liveness probe needs no token and touches nothing.
@@ -135,7 +142,7 @@ async fn wasmtime_serve_guard_rails_answer_before_the_apiserver_is_touched() {
 
 #[tokio::test]
 async fn wasmtime_serve_only_the_holder_releases_and_the_next_caller_then_acquires() {
-    let (cluster, _proxy, serve) = started(&[]).await;
+    let (cluster, serve) = started(&[]).await;
     let path = "/v1/locks/cert-lock-shared";
 
     let (status, hold_a) = serve.call("POST", path, Some(&lock_body("a", 0))).await;
@@ -197,8 +204,11 @@ async fn wasmtime_serve_only_the_holder_releases_and_the_next_caller_then_acquir
 }
 
 #[tokio::test]
-async fn wasmtime_serve_takes_the_originals_per_domain_lock() {
-    let (cluster, _proxy, serve) = started(&[]).await;
+async fn wasmtime_serve_takes_the_originals_per_domain_lock_through_a_real_kubectl_proxy() {
+    let cluster = cluster().await;
+    let account = cluster.account("lock-service").unwrap();
+    let proxy = Proxy::start(&cluster, &account).await;
+    let serve = WasmtimeServe::start(&proxy.url, &cluster.path("serve"), &[]).await;
     let (status, named) = serve
         .call("GET", "/v1/domains/example.com/lease-name", None)
         .await;
@@ -225,30 +235,37 @@ async fn wasmtime_serve_takes_the_originals_per_domain_lock() {
 
 #[tokio::test]
 async fn wasmtime_serve_answers_502_when_the_apiserver_is_down_and_504_when_it_hangs() {
-    let scratch = tempfile::tempdir().unwrap();
-
-    // Down: nothing listens on the port.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let down = format!("http://{}", closed.local_addr().unwrap());
-    drop(closed);
-    let serve = WasmtimeServe::start(&down, &scratch.path().join("down"), &[]).await;
-    let started = Instant::now();
-    let (status, failed) = tokio::time::timeout(
-        ANSWER_DEADLINE,
-        serve.call("POST", "/v1/locks/cert-lock-x", Some(&lock_body("a", 0))),
-    )
-    .await
-    .expect("answered, not hung");
-    assert_eq!(status, 502, "{failed}");
-    assert_eq!(failed["error"], "transport");
-    eprintln!("apiserver down: 502 after {:?}", started.elapsed());
+    // Down: the sidecar stops; connections are refused.
+    let (cluster, serve) = started(&[]).await;
+    let (status, hold) = serve
+        .call("POST", "/v1/locks/cert-lock-x", Some(&lock_body("a", 0)))
+        .await;
+    assert_eq!(status, 200, "{hold}");
+    cluster.api.stop_proxy_listener().await;
+    for (method, path, body) in [
+        (
+            "PUT",
+            "/v1/locks/cert-lock-x",
+            Some(r#"{"identity": "a"}"#.to_owned()),
+        ),
+        ("GET", "/v1/leases/cert-lock-x", None),
+    ] {
+        let started = Instant::now();
+        let (status, failed) =
+            tokio::time::timeout(ANSWER_DEADLINE, serve.call(method, path, body.as_deref()))
+                .await
+                .expect("answered, not hung");
+        assert_eq!(status, 502, "{method} {path}: {failed}");
+        assert_eq!(failed["error"], "transport");
+        eprintln!("apiserver down: {method} 502 after {:?}", started.elapsed());
+    }
     drop(serve);
 
     // Hanging: the apiserver reads the request and never answers.
     let hanging = format!("http://{}", fake::serve(Behaviour::Hang).await);
     let serve = WasmtimeServe::start(
         &hanging,
-        &scratch.path().join("hang"),
+        &cluster.path("hang"),
         &[("KUBE_LEASE_TIMEOUT_MS", "1500")],
     )
     .await;
@@ -276,7 +293,7 @@ async fn wasmtime_serve_answers_502_when_the_apiserver_is_down_and_504_when_it_h
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn wasmtime_serve_sustains_lock_and_release_cycles() {
     const CYCLES: usize = 100;
-    let (_cluster, _proxy, serve) = started(&[]).await;
+    let (_cluster, serve) = started(&[]).await;
     let serve = Arc::new(serve);
     for callers in [1usize, 4] {
         let started = Instant::now();

@@ -1,6 +1,7 @@
 //! The standalone emulator (`host-test apiserver`) as a user runs it: the token, kubeconfig
 //! and CA files are private (0600, directories 0700) and go where the user said, or into a
-//! fresh private temporary directory that SIGTERM cleans up, never to a fixed `/tmp` path.
+//! fresh private temporary directory that SIGTERM cleans up, never to a fixed `/tmp` path;
+//! `--proxy-port` adds the plain-http listener kubectl uses without credentials.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
+
+use crate::support::kubectl;
 
 /// A generous bound that only proves "starts" or "stops", never a timing.
 const NEVER_HANGS: Duration = Duration::from_secs(60);
@@ -134,10 +137,11 @@ async fn without_a_directory_the_ca_goes_to_a_fresh_private_temporary_one() {
     stop(second).await;
 }
 
-#[tokio::test]
-async fn a_history_window_below_one_is_refused() {
+/// Runs `host-test apiserver ARGS`, which must fail; its stderr.
+async fn refused(args: &[&str]) -> String {
     let run = host_test()
-        .args(["apiserver", "--history", "0"])
+        .arg("apiserver")
+        .args(args)
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .output();
@@ -146,9 +150,52 @@ async fn a_history_window_below_one_is_refused() {
         .unwrap()
         .unwrap();
     assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn a_history_window_below_one_is_refused() {
+    let stderr = refused(&["--history", "0"]).await;
     assert!(
         stderr.contains("--history \"0\" is not a positive number"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn proxy_port_serves_plain_http_that_kubectl_uses_without_credentials() {
+    let (child, out) = start(&["--namespace", "netbird", "--proxy-port", "0"]).await;
+    let prefix = "kubectl-proxy-style listener (plain http, no token needed) at ";
+    let url = printed(&out, prefix);
+    let url = url.to_str().unwrap();
+    assert!(url.starts_with("http://127.0.0.1:"), "{out:?}");
+    let hint = format!("  try: kubectl --server {url} get leases -n netbird");
+    assert!(out.contains(&hint), "{out:?}");
+
+    let root = tempfile::tempdir().unwrap();
+    let empty = root.path().join("empty");
+    std::fs::write(&empty, "").unwrap();
+    let kubeconfig = empty.to_str().unwrap();
+    let (_, stderr) = kubectl([
+        "--kubeconfig",
+        kubeconfig,
+        "--server",
+        url,
+        "get",
+        "leases",
+        "-n",
+        "netbird",
+    ])
+    .await;
+    assert_eq!(stderr.trim(), "No resources found in netbird namespace.");
+    stop(child).await;
+}
+
+#[tokio::test]
+async fn a_proxy_port_that_is_not_a_port_is_refused() {
+    let stderr = refused(&["--proxy-port", "65536"]).await;
+    assert!(
+        stderr.contains("--proxy-port \"65536\" is not a port"),
         "{stderr}"
     );
 }

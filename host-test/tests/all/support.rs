@@ -1,8 +1,10 @@
 //! Shared fixtures: a cluster per test, leases, and unwrapping the two layers of results.
 
+use std::ffi::OsStr;
 use std::fmt::Debug;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 use host_test::apiserver::Options;
 use host_test::cluster::{Account, Cluster};
@@ -110,4 +112,20 @@ pub const T0: i64 = 1_795_860_000_123_456;
 /// The error's text as a user would see it (Debug of the WIT value).
 pub fn text(e: &LeaseError) -> String {
     format!("{e:?}")
+}
+
+/// Runs the real `kubectl` with `args`, which must succeed (within a generous deadline that
+/// only proves it never hangs); its stdout and stderr.
+pub async fn kubectl<S: AsRef<OsStr>>(args: impl IntoIterator<Item = S>) -> (String, String) {
+    let run = tokio::process::Command::new("kubectl")
+        .args(args)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .expect("kubectl finishes")
+        .expect("kubectl is installed (Debian package kubernetes-client)");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "kubectl failed: {stderr}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr)
 }

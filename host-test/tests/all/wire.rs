@@ -104,19 +104,8 @@ async fn kubectl_lists_a_lease_the_component_created() {
         .api
         .write_kubeconfig(&kubeconfig, &account.token, NS)
         .unwrap();
-    let out = tokio::process::Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .args(["get", "leases"])
-        .output()
-        .await
-        .expect("kubectl is installed (Debian package kubernetes-client)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "kubectl failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    let (stdout, _) = kubectl(["--kubeconfig", kubeconfig, "get", "leases"]).await;
     let mut lines = stdout.lines();
     let header: Vec<_> = lines.next().unwrap().split_whitespace().collect();
     assert_eq!(header, ["NAME", "HOLDER", "AGE"], "{stdout}");

@@ -111,7 +111,7 @@ async fn clients_not_trusting_the_ca_fail_the_handshake() {
     for connector in [connector(None), connector(Some(&other.ca_pem()))] {
         let c = Client {
             addr: server.addr(),
-            connector,
+            connector: Some(connector),
             token: Some(TOKEN.into()),
         };
         let err = c

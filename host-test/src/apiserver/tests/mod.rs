@@ -43,10 +43,11 @@ impl Resp {
     }
 }
 
-/// A test client for one server.
+/// A test client for one server: over TLS, or plain http to its proxy listener.
 struct Client {
     addr: std::net::SocketAddr,
-    connector: TlsConnector,
+    /// `None`: plain http.
+    connector: Option<TlsConnector>,
     token: Option<String>,
 }
 
@@ -70,11 +71,22 @@ impl Client {
     fn new(server: &ApiServer, token: Option<&str>) -> Client {
         Client {
             addr: server.addr(),
-            connector: connector(Some(&server.ca_pem())),
+            connector: Some(connector(Some(&server.ca_pem()))),
             token: token.map(str::to_owned),
         }
     }
 
+    /// A plain-http client of the server's proxy listener, sending `token` if any.
+    fn proxied(server: &ApiServer, token: Option<&str>) -> Client {
+        Client {
+            addr: server.proxy_addr().expect("a proxy listener runs"),
+            connector: None,
+            token: token.map(str::to_owned),
+        }
+    }
+
+    /// Sends one request on a fresh connection; `Host` is the server's address unless
+    /// `headers` name one.
     async fn send(
         &self,
         method: Method,
@@ -83,14 +95,17 @@ impl Client {
         body: &str,
     ) -> anyhow::Result<Resp> {
         let tcp = TcpStream::connect(self.addr).await?;
-        let name = ServerName::try_from("127.0.0.1")?;
-        let tls = self.connector.connect(name, tcp).await?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls)).await?;
-        tokio::spawn(conn);
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", self.addr.to_string());
+        let mut sender = match &self.connector {
+            Some(connector) => {
+                let name = ServerName::try_from("127.0.0.1")?;
+                http1(connector.connect(name, tcp).await?).await?
+            }
+            None => http1(tcp).await?,
+        };
+        let mut req = Request::builder().method(method).uri(path);
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            req = req.header("host", self.addr.to_string());
+        }
         if let Some(t) = &self.token {
             req = req.header("authorization", format!("Bearer {t}"));
         }
@@ -145,6 +160,16 @@ impl Client {
         .await
         .expect("delete")
     }
+}
+
+/// An HTTP/1.1 connection on `io`, driven on its own task.
+async fn http1<I>(io: I) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io)).await?;
+    tokio::spawn(conn);
+    Ok(sender)
 }
 
 async fn server(options: Options) -> (ApiServer, Client) {
@@ -216,6 +241,7 @@ fn gojson_item(v: &Value) -> String {
 mod access;
 mod files;
 mod history;
+mod proxy;
 mod reads;
 mod slow_clients;
 mod stream;

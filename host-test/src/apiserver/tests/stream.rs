@@ -1,10 +1,10 @@
-//! A raw HTTP/1.1 client over TLS for watches: it sees the response head and the body's
-//! chunk framing byte for byte, and reads events one `\n`-terminated line at a time while the
-//! stream stays open.
+//! A raw HTTP/1.1 client over TLS (or plain http to the proxy listener) for watches: it sees
+//! the response head and the body's chunk framing byte for byte, and reads events one
+//! `\n`-terminated line at a time while the stream stays open.
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_rustls::client::TlsStream;
 
 use super::*;
@@ -22,9 +22,14 @@ pub(super) async fn tls(server: &ApiServer) -> TlsStream<TcpStream> {
         .expect("handshake")
 }
 
+/// A connection a watch can run on.
+trait Connection: AsyncRead + AsyncWrite + Unpin + Send {}
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Connection for T {}
+
 /// One watch request on its own connection.
 pub(super) struct RawWatch {
-    io: TlsStream<TcpStream>,
+    io: Box<dyn Connection>,
     /// Bytes received after the head, as sent (chunk framing included).
     pub raw: Vec<u8>,
     /// How much of `raw` was decoded into `body`.
@@ -39,11 +44,24 @@ impl RawWatch {
     /// Sends `GET path` with the test token and reads the response head (status line and
     /// headers), which must come without any event having happened.
     pub async fn open(server: &ApiServer, path: &str) -> (RawWatch, String) {
-        let mut io = tls(server).await;
         let request = format!(
             "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\r\n",
             server.addr()
         );
+        RawWatch::open_on(Box::new(tls(server).await), &request).await
+    }
+
+    /// Sends `GET path` to the server's proxy listener, with no token, and reads the response
+    /// head, which must come without any event having happened.
+    pub async fn open_proxied(server: &ApiServer, path: &str) -> (RawWatch, String) {
+        let addr = server.proxy_addr().expect("a proxy listener runs");
+        let tcp = TcpStream::connect(addr).await.expect("connect");
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+        RawWatch::open_on(Box::new(tcp), &request).await
+    }
+
+    /// Sends `request` on `io` and reads the response head.
+    async fn open_on(mut io: Box<dyn Connection>, request: &str) -> (RawWatch, String) {
         io.write_all(request.as_bytes()).await.expect("send");
         io.flush().await.expect("flush");
         let mut watch = RawWatch {
