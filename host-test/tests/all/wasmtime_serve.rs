@@ -23,6 +23,26 @@ pub const FRONT_TOKEN: &str = "front-token-7f3a9c1e5b2d4f6a8c0e1a3b5d7f9e2c";
 /// Where the front token's directory is mounted in the guest.
 const FRONT_DIR_GUEST: &str = "/front";
 
+/// The wasmtime CLI version the tests run: the one the host embeds.
+const CLI_VERSION: &str = "wasmtime 48.0.8";
+
+/// How to get it.
+const INSTALL: &str = "cargo install wasmtime-cli --locked --version 48.0.8";
+
+/// Fails, naming the fix, unless `wasmtime` on PATH is [`CLI_VERSION`].
+async fn assert_cli_version() {
+    let output = Command::new("wasmtime")
+        .arg("--version")
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run `wasmtime` ({e}); install it: {INSTALL}"));
+    let version = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        version.starts_with(&format!("{CLI_VERSION} ")) || version.trim() == CLI_VERSION,
+        "`wasmtime --version` says {version:?}; these tests need {CLI_VERSION}: {INSTALL}"
+    );
+}
+
 /// A `wasmtime serve` process; killed when dropped.
 pub struct WasmtimeServe {
     _child: Child,
@@ -41,6 +61,7 @@ impl WasmtimeServe {
         std::fs::create_dir_all(&front_dir).unwrap();
         std::fs::write(front_dir.join("token"), format!("{FRONT_TOKEN}\n")).unwrap();
 
+        assert_cli_version().await;
         let mut command = Command::new("wasmtime");
         command
             .args(["serve", "--addr", "127.0.0.1:0", "-S", "cli", "--dir"])
@@ -59,9 +80,9 @@ impl WasmtimeServe {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .expect(
-                "wasmtime 48.0.8 is on PATH (`cargo install wasmtime-cli --locked --version 48.0.8`)",
-            );
+            .unwrap_or_else(|e| {
+                panic!("cannot start `wasmtime serve` ({e}); install it: {INSTALL}")
+            });
 
         // wasmtime announces its address on stderr; the rest (guest output, errors) is kept.
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
