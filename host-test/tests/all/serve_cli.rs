@@ -242,23 +242,12 @@ async fn wasmtime_serve_answers_502_when_the_apiserver_is_down_and_504_when_it_h
         .await;
     assert_eq!(status, 200, "{hold}");
     cluster.api.stop_proxy_listener().await;
-    for (method, path, body) in [
-        (
-            "PUT",
-            "/v1/locks/cert-lock-x",
-            Some(r#"{"identity": "a"}"#.to_owned()),
-        ),
+    let renew = r#"{"identity": "a"}"#.to_owned();
+    let calls = [
+        ("PUT", "/v1/locks/cert-lock-x", Some(renew)),
         ("GET", "/v1/leases/cert-lock-x", None),
-    ] {
-        let started = Instant::now();
-        let (status, failed) =
-            tokio::time::timeout(ANSWER_DEADLINE, serve.call(method, path, body.as_deref()))
-                .await
-                .expect("answered, not hung");
-        assert_eq!(status, 502, "{method} {path}: {failed}");
-        assert_eq!(failed["error"], "transport");
-        eprintln!("apiserver down: {method} 502 after {:?}", started.elapsed());
-    }
+    ];
+    answers_within_deadline(&serve, calls, (502, "transport"), "apiserver down").await;
     drop(serve);
 
     // Hanging: the apiserver reads the request and never answers.
@@ -269,21 +258,29 @@ async fn wasmtime_serve_answers_502_when_the_apiserver_is_down_and_504_when_it_h
         &[("KUBE_LEASE_TIMEOUT_MS", "1500")],
     )
     .await;
-    for (method, path, body) in [
+    let calls = [
         ("POST", "/v1/locks/cert-lock-x", Some(lock_body("a", 0))),
         ("GET", "/v1/leases/cert-lock-x", None),
-    ] {
+    ];
+    answers_within_deadline(&serve, calls, (504, "timeout"), "apiserver hanging").await;
+}
+
+/// Each call answers `expected` (status, error kind) before [`ANSWER_DEADLINE`], never hangs.
+async fn answers_within_deadline(
+    serve: &WasmtimeServe,
+    calls: [(&str, &str, Option<String>); 2],
+    expected: (u16, &str),
+    what: &str,
+) {
+    for (method, path, body) in calls {
         let started = Instant::now();
         let (status, failed) =
             tokio::time::timeout(ANSWER_DEADLINE, serve.call(method, path, body.as_deref()))
                 .await
                 .expect("answered, not hung");
-        assert_eq!(status, 504, "{method} {path}: {failed}");
-        assert_eq!(failed["error"], "timeout");
-        eprintln!(
-            "apiserver hanging: {method} 504 after {:?}",
-            started.elapsed()
-        );
+        assert_eq!(status, expected.0, "{method} {path}: {failed}");
+        assert_eq!(failed["error"], expected.1);
+        eprintln!("{what}: {method} {status} after {:?}", started.elapsed());
     }
 }
 
