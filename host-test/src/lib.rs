@@ -2,6 +2,7 @@
 //! Leases, and the demo that puts them together.
 
 pub mod apiserver;
+pub mod bench;
 pub mod cluster;
 pub mod demo;
 pub mod history;

@@ -5,12 +5,17 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
+use host_test::bench::BenchOptions;
 use host_test::demo::{self, DemoOptions};
 use host_test::host::{LeaseHost, Sandbox};
 
 const USAGE: &str = "usage:
   host-test demo [--replicas N] [--rounds N] [--lease-seconds N] [--keep-serving KUBECONFIG]
   host-test name <domain>...
+  host-test bench [--quick] [--out DIR]
+      measure the component against a native hyper + rustls client on the emulator, in one
+      run; print p50 / p99 per operation with ratios, write DIR/results.json (default
+      target/bench).
   host-test apiserver [--kubeconfig PATH] [--sa-dir DIR] [--namespace NS] [--history N]
                       [--proxy-port PORT]
       serve the emulated apiserver (HTTPS, one admin token) until Ctrl-C; --proxy-port also
@@ -58,6 +63,7 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("demo") => demo::run(demo_options(&args[1..])?).await,
         Some("name") => names(&args[1..]).await,
+        Some("bench") => bench(&args[1..]).await,
         Some("apiserver") => apiserver(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
@@ -105,6 +111,20 @@ fn demo_options(args: &[String]) -> anyhow::Result<DemoOptions> {
         }
     }
     Ok(opts)
+}
+
+/// `bench [--quick] [--out DIR]`.
+async fn bench(args: &[String]) -> anyhow::Result<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let rest: Vec<String> = args.iter().filter(|a| *a != "--quick").cloned().collect();
+    let mut options = BenchOptions {
+        quick,
+        out_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench"),
+    };
+    for (_, value) in flags(&rest, &["--out"])? {
+        options.out_dir = PathBuf::from(value);
+    }
+    host_test::bench::run(&options).await.map(drop)
 }
 
 /// Each domain's lease name, computed by the component.

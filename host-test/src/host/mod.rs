@@ -41,9 +41,12 @@ pub use bindings::exports::kube::lease::types::{
 };
 pub use bindings::{LeaseClient, LeaseClientPre};
 pub use component::{KUBE_LEASE_COMPONENT, KUBE_LEASE_PROXY_COMPONENT};
+pub(crate) use connector::Connector;
 pub use connector::client_config_trusting;
 pub use locks::{ElectorHandle, LockerHandle};
 pub use network::DEFAULT_IDLE_TIMEOUT;
+pub(crate) use network::pooled_client;
+pub(crate) use policy::Policy;
 pub use state::{HostState, SERVICE_ACCOUNT_GUEST_DIR};
 
 /// What one component instance may see.

@@ -93,19 +93,35 @@ impl Networks {
             None => None,
         };
         let policy = Arc::new(key.policy.clone());
-        let connector = Connector {
-            policy: policy.clone(),
-            tls,
-            keepalive: TCP_KEEPALIVE,
-        };
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(self.idle_timeout)
-            .pool_timer(TokioTimer::new())
-            .pool_max_idle_per_host(max_idle)
-            // Resend only a request that never left: hyper-util retries when a reused
-            // connection turns out closed before any byte of the request was written.
-            .retry_canceled_requests(true)
-            .build(connector);
+        let client = pooled_client(policy.clone(), tls, self.idle_timeout, max_idle);
         Ok(TlsSender::new(policy, client))
     }
+}
+
+/// A pooled client dialling only `policy`'s origins, with `tls` for `https`, keeping up to
+/// `max_idle` idle connections per origin for `idle_timeout`: the guests' client, and the
+/// benchmark's native baseline, so both reuse connections alike.
+pub(crate) fn pooled_client<B>(
+    policy: Arc<Policy>,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    idle_timeout: Duration,
+    max_idle: usize,
+) -> Client<Connector, B>
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+{
+    let connector = Connector {
+        policy,
+        tls,
+        keepalive: TCP_KEEPALIVE,
+    };
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(idle_timeout)
+        .pool_timer(TokioTimer::new())
+        .pool_max_idle_per_host(max_idle)
+        // Resend only a request that never left: hyper-util retries when a reused
+        // connection turns out closed before any byte of the request was written.
+        .retry_canceled_requests(true)
+        .build(connector)
 }

@@ -289,7 +289,7 @@ async fn answers_within_deadline(
 /// a release build: `cargo test --release -p host-test --test all wasmtime_serve_sustains -- --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn wasmtime_serve_sustains_lock_and_release_cycles() {
-    const CYCLES: usize = 100;
+    const CYCLES: usize = 400;
     let (_cluster, serve) = started(&[]).await;
     let serve = Arc::new(serve);
     for callers in [1usize, 4] {

@@ -1,0 +1,169 @@
+//! `host-test bench`: the component against a native baseline on one emulated apiserver, in
+//! one run, with the same TLS settings and connection reuse on every side.
+//!
+//! Sides: `plain` (hyper + rustls doing the requests directly: the floor), `component` (one
+//! instance reused) and `component-fresh` (a fresh instance and in-cluster client per
+//! operation, the `wasmtime serve` shape). Each round creates, reads, replaces and deletes
+//! a lease; rounds run in blocks that alternate between sides so drift hits all alike.
+
+mod guest;
+mod plain;
+mod report;
+mod stats;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::apiserver::Options;
+use crate::cluster::Cluster;
+use crate::host::{KUBE_LEASE_COMPONENT, LeaseHost};
+use guest::Guest;
+use plain::Plain;
+pub use report::Report;
+pub use stats::Samples;
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct BenchOptions {
+    /// Fewer rounds: under a minute, for CI.
+    pub quick: bool,
+    /// Where `results.json` goes.
+    pub out_dir: PathBuf,
+}
+
+/// The lease operations measured.
+pub const OPERATIONS: [&str; 4] = ["create", "get", "replace", "delete"];
+
+/// The sides compared, the floor first.
+pub const SIDES: [&str; 3] = ["plain", "component", "component-fresh"];
+
+/// The namespace the benchmark's leases live in.
+const NAMESPACE: &str = "bench";
+
+/// Runs the benchmark, prints its table and writes `results.json`.
+///
+/// # Errors
+/// When the emulator, the component or a request fails.
+pub async fn run(options: &BenchOptions) -> anyhow::Result<Report> {
+    let (rounds, blocks) = if options.quick { (200, 4) } else { (2000, 8) };
+    let cluster = Cluster::start(NAMESPACE, Options::default()).await?;
+    let account = cluster.account("bench")?;
+    let mut plain = Plain::new(
+        &cluster.api.url(),
+        cluster.api.ca_pem().as_bytes(),
+        &account.token,
+        NAMESPACE,
+    )?;
+    let mut reused = Guest::new(&cluster, &account).await?;
+    let mut sides = Sides {
+        plain: &mut plain,
+        reused: &mut reused,
+        cluster: &cluster,
+        account: &cluster.account("bench-fresh")?,
+    };
+
+    // Warm-up: connections opened, code paths and allocator caches touched, untimed.
+    let mut discard = report::Latencies::default();
+    for side in SIDES {
+        for i in 0..20 {
+            sides
+                .round(side, &format!("warm-{side}-{i}"), &mut discard)
+                .await?;
+        }
+    }
+
+    let mut latencies = report::Latencies::default();
+    for block in 0..blocks {
+        for side in SIDES {
+            for i in 0..rounds / blocks {
+                let name = format!("bench-{side}-{block}-{i}");
+                sides.round(side, &name, &mut latencies).await?;
+            }
+        }
+    }
+
+    let mut instantiate = Samples::default();
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let replica = cluster.host.instantiate(cluster.sandbox(&account)).await?;
+        instantiate.push(started.elapsed());
+        drop(replica);
+    }
+
+    let report = Report::new(
+        latencies,
+        instantiate,
+        compile_time(Path::new(KUBE_LEASE_COMPONENT))?,
+        std::fs::metadata(KUBE_LEASE_COMPONENT)?.len(),
+        options.quick,
+    );
+    println!("{}", report.table());
+    std::fs::create_dir_all(&options.out_dir)?;
+    let path = options.out_dir.join("results.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&report.json())?)?;
+    println!("wrote {}", path.display());
+    Ok(report)
+}
+
+/// How long compiling the component takes (one compile; the host caches it per process).
+fn compile_time(path: &Path) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    LeaseHost::new(path)?;
+    Ok(started.elapsed())
+}
+
+/// The lease operations each side implements.
+trait LeaseOps {
+    /// Creates lease `name` held by `holder`; its resourceVersion.
+    async fn create(&mut self, name: &str, holder: &str) -> anyhow::Result<String>;
+    /// Reads lease `name`; its resourceVersion.
+    async fn get(&mut self, name: &str) -> anyhow::Result<String>;
+    /// Replaces lease `name` (at `resource_version`) with `holder`; the new resourceVersion.
+    async fn replace(&mut self, name: &str, holder: &str, rv: &str) -> anyhow::Result<String>;
+    /// Deletes lease `name`.
+    async fn delete(&mut self, name: &str) -> anyhow::Result<()>;
+
+    /// Operation `op` of a round on lease `name`, last seen at `rv`; the resourceVersion after.
+    async fn step(&mut self, op: &str, name: &str, rv: &str) -> anyhow::Result<String> {
+        match op {
+            "create" => self.create(name, "a").await,
+            "get" => self.get(name).await,
+            "replace" => self.replace(name, "b", rv).await,
+            _ => self.delete(name).await.map(|()| String::new()),
+        }
+    }
+}
+
+/// The clients of one run.
+struct Sides<'a> {
+    plain: &'a mut Plain,
+    reused: &'a mut Guest,
+    cluster: &'a Cluster,
+    account: &'a crate::cluster::Account,
+}
+
+impl Sides<'_> {
+    /// Creates, reads, replaces and deletes lease `name` through `side`, timing each step
+    /// (for `component-fresh`, each step includes its instance and client).
+    async fn round(
+        &mut self,
+        side: &str,
+        name: &str,
+        into: &mut report::Latencies,
+    ) -> anyhow::Result<()> {
+        let mut rv = String::new();
+        for op in OPERATIONS {
+            let started = Instant::now();
+            rv = match side {
+                "plain" => self.plain.step(op, name, &rv).await?,
+                "component" => self.reused.step(op, name, &rv).await?,
+                _ => {
+                    let mut fresh = Guest::new(self.cluster, self.account).await?;
+                    fresh.step(op, name, &rv).await?
+                }
+            };
+            into.push(side, op, started.elapsed());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,122 @@
+//! The floor: a native hyper + rustls client doing the lease requests directly, with the
+//! guests' pooled client settings (same connector, TLS configuration and connection reuse).
+
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client;
+use serde_json::{Value, json};
+
+use super::LeaseOps;
+use crate::host::{DEFAULT_IDLE_TIMEOUT, Policy, client_config_trusting, pooled_client};
+
+/// A bearer-token client of one namespace's leases.
+pub struct Plain {
+    client: Client<crate::host::Connector, Full<Bytes>>,
+    leases: String,
+    authorization: String,
+}
+
+impl Plain {
+    /// A client of `base_url` (`https://host:port`) trusting only `ca_pem`.
+    pub fn new(
+        base_url: &str,
+        ca_pem: &[u8],
+        token: &str,
+        namespace: &str,
+    ) -> anyhow::Result<Self> {
+        let policy = Arc::new(Policy::parse(&[base_url.to_owned()])?);
+        let tls = Some(client_config_trusting(ca_pem)?);
+        Ok(Self {
+            client: pooled_client(policy, tls, DEFAULT_IDLE_TIMEOUT, 8),
+            leases: format!("{base_url}/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"),
+            authorization: format!("Bearer {token}"),
+        })
+    }
+
+    fn item(&self, name: &str) -> String {
+        format!("{}/{name}", self.leases)
+    }
+
+    /// One request: the whole answer read and parsed, as every client does.
+    async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<Value>,
+        expected: u16,
+    ) -> anyhow::Result<Value> {
+        let mut request = hyper::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("authorization", &self.authorization)
+            .header("accept", "application/json");
+        let body = match body {
+            Some(body) => {
+                request = request.header("content-type", "application/json");
+                Bytes::from(serde_json::to_vec(&body)?)
+            }
+            None => Bytes::new(),
+        };
+        let response = self
+            .client
+            .request(request.body(Full::new(body))?)
+            .await
+            .with_context(|| format!("{method} {uri}"))?;
+        let status = response.status().as_u16();
+        let bytes = response.into_body().collect().await?.to_bytes();
+        if status != expected {
+            bail!(
+                "{method} {uri}: {status} {}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+}
+
+impl LeaseOps for Plain {
+    async fn create(&mut self, name: &str, holder: &str) -> anyhow::Result<String> {
+        let lease = lease(name, holder, None);
+        let stored = self.send("POST", &self.leases, Some(lease), 201).await?;
+        resource_version(&stored)
+    }
+
+    async fn get(&mut self, name: &str) -> anyhow::Result<String> {
+        let stored = self.send("GET", &self.item(name), None, 200).await?;
+        resource_version(&stored)
+    }
+
+    async fn replace(&mut self, name: &str, holder: &str, rv: &str) -> anyhow::Result<String> {
+        let lease = lease(name, holder, Some(rv));
+        let stored = self.send("PUT", &self.item(name), Some(lease), 200).await?;
+        resource_version(&stored)
+    }
+
+    async fn delete(&mut self, name: &str) -> anyhow::Result<()> {
+        self.send("DELETE", &self.item(name), None, 200).await?;
+        Ok(())
+    }
+}
+
+fn lease(name: &str, holder: &str, resource_version: Option<&str>) -> Value {
+    let mut metadata = json!({ "name": name });
+    if let Some(rv) = resource_version {
+        metadata["resourceVersion"] = json!(rv);
+    }
+    json!({
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": metadata,
+        "spec": { "holderIdentity": holder, "leaseDurationSeconds": 15 },
+    })
+}
+
+fn resource_version(stored: &Value) -> anyhow::Result<String> {
+    stored["metadata"]["resourceVersion"]
+        .as_str()
+        .map(str::to_owned)
+        .context("the stored lease has no resourceVersion")
+}

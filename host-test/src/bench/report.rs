@@ -1,0 +1,137 @@
+//! The benchmark's results: the terminal table and `results.json`, every figure also as a
+//! ratio to the floor measured in the same run.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::stats::Samples;
+use super::{OPERATIONS, SIDES};
+
+/// Latencies by side, then operation.
+#[derive(Debug, Default)]
+pub struct Latencies(BTreeMap<String, BTreeMap<String, Samples>>);
+
+impl Latencies {
+    /// Records one latency of `op` on `side`.
+    pub fn push(&mut self, side: &str, op: &str, latency: Duration) {
+        self.0
+            .entry(side.to_owned())
+            .or_default()
+            .entry(op.to_owned())
+            .or_default()
+            .push(latency);
+    }
+
+    /// The samples of `op` on `side` (empty if none).
+    pub fn of(&self, side: &str, op: &str) -> Samples {
+        self.0
+            .get(side)
+            .and_then(|ops| ops.get(op))
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// One run's results.
+#[derive(Debug)]
+pub struct Report {
+    /// Per side and operation.
+    pub latencies: Latencies,
+    /// `InstancePre::instantiate_async` alone, with a fresh WASI context.
+    pub instantiate: Samples,
+    /// Compiling the component once.
+    pub compile: Duration,
+    /// The release `.wasm` size in bytes.
+    pub wasm_bytes: u64,
+    /// Whether this was the `--quick` run.
+    pub quick: bool,
+}
+
+impl Report {
+    /// Gathers the results.
+    pub fn new(
+        latencies: Latencies,
+        instantiate: Samples,
+        compile: Duration,
+        wasm_bytes: u64,
+        quick: bool,
+    ) -> Self {
+        Self {
+            latencies,
+            instantiate,
+            compile,
+            wasm_bytes,
+            quick,
+        }
+    }
+
+    /// The p50 ratio of `op` on `side` to the plain baseline's.
+    pub fn ratio_to_plain(&self, side: &str, op: &str) -> f64 {
+        self.latencies.of(side, op).p50() / self.latencies.of("plain", op).p50()
+    }
+
+    /// The terminal table: p50 / p99 per operation and side, with the ratio to plain.
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "{:<10} {:<16} {:>8} {:>10} {:>10} {:>10}\n",
+            "operation", "side", "samples", "p50 µs", "p99 µs", "p50/plain"
+        );
+        for op in OPERATIONS {
+            for side in SIDES {
+                let s = self.latencies.of(side, op);
+                out.push_str(&format!(
+                    "{op:<10} {side:<16} {:>8} {:>10.0} {:>10.0} {:>9.2}×\n",
+                    s.len(),
+                    s.p50(),
+                    s.p99(),
+                    self.ratio_to_plain(side, op)
+                ));
+            }
+        }
+        out.push_str(&format!(
+            "instantiate: p50 {:.0} µs, p99 {:.0} µs ({} samples); compile {:.0} ms; .wasm {} bytes",
+            self.instantiate.p50(),
+            self.instantiate.p99(),
+            self.instantiate.len(),
+            self.compile.as_secs_f64() * 1e3,
+            self.wasm_bytes
+        ));
+        out
+    }
+
+    /// `results.json`: per operation and side `p50_us`, `p99_us`, `ratio_p50_vs_plain` and
+    /// `ratio_p50_vs_kube_rs` (null until kube-rs is measured).
+    pub fn json(&self) -> Value {
+        let mut operations = serde_json::Map::new();
+        for op in OPERATIONS {
+            let mut sides = serde_json::Map::new();
+            for side in SIDES {
+                let s = self.latencies.of(side, op);
+                sides.insert(
+                    side.to_owned(),
+                    json!({
+                        "samples": s.len(),
+                        "p50_us": s.p50(),
+                        "p99_us": s.p99(),
+                        "ratio_p50_vs_plain": self.ratio_to_plain(side, op),
+                        "ratio_p50_vs_kube_rs": Value::Null,
+                    }),
+                );
+            }
+            operations.insert(op.to_owned(), Value::Object(sides));
+        }
+        json!({
+            "quick": self.quick,
+            "operations": operations,
+            "instantiate": {
+                "samples": self.instantiate.len(),
+                "p50_us": self.instantiate.p50(),
+                "p99_us": self.instantiate.p99(),
+            },
+            "compile_ms": self.compile.as_secs_f64() * 1e3,
+            "wasm_bytes": self.wasm_bytes,
+        })
+    }
+}
