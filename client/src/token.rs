@@ -1,4 +1,5 @@
-//! The bearer token: read from its file on every request, trimmed, checked, never printed.
+//! The bearer token: read from its file, trimmed, checked, never printed; kept for at most a
+//! minute (as client-go's cached file token source does), and read again at once after a 401.
 
 use crate::prelude::*;
 
@@ -48,9 +49,45 @@ impl Token {
     }
 }
 
+/// How long a token read from its file is used before the file is read again: client-go's
+/// period. Bound service-account tokens are refreshed by the kubelet well before they expire
+/// (at 80 % of their life, an hour or more), so a minute-old copy is still valid.
+pub const TOKEN_MAX_AGE_NS: u64 = 60 * 1_000_000_000;
+
+/// A token as last read from its file, and when (monotonic nanoseconds).
+#[derive(Clone, Debug)]
+pub struct CachedToken {
+    /// The token read.
+    pub token: Token,
+    /// When it was read.
+    pub read_at_ns: u64,
+}
+
+impl CachedToken {
+    /// Whether it may still be used at `now_ns` instead of reading the file again.
+    pub fn usable_at(&self, now_ns: u64) -> bool {
+        now_ns >= self.read_at_ns && now_ns - self.read_at_ns < TOKEN_MAX_AGE_NS
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cached_token_is_used_for_under_a_minute_and_never_from_the_future() {
+        let cached = CachedToken {
+            token: Token::from_file_contents(PATH, b"t").unwrap(),
+            read_at_ns: 5_000,
+        };
+        assert!(cached.usable_at(5_000));
+        assert!(cached.usable_at(5_000 + TOKEN_MAX_AGE_NS - 1));
+        assert!(!cached.usable_at(5_000 + TOKEN_MAX_AGE_NS));
+        assert!(
+            !cached.usable_at(4_999),
+            "a clock that went back reads the file"
+        );
+    }
 
     const PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 

@@ -15,7 +15,8 @@ use crate::error::{Error, redact_bytes};
 use crate::lease::{Lease, LeaseList, Preconditions};
 use crate::request::{ApiResponse, Call};
 use crate::status::{Operation, error_for};
-use crate::token::Token;
+use crate::token::{CachedToken, Token};
+use core::cell::RefCell;
 use wasi::clocks::monotonic_clock;
 use watch::Watch;
 
@@ -28,6 +29,8 @@ pub fn in_cluster() -> bool {
 #[derive(Clone)]
 pub struct Client {
     config: ClientConfig,
+    /// The token as last read; reading its file costs a few host calls per request.
+    token: RefCell<Option<CachedToken>>,
 }
 
 impl Client {
@@ -40,13 +43,17 @@ impl Client {
             files::read(config::NAMESPACE_PATH),
             files::read(config::CA_PATH),
         )?;
-        Ok(Self { config })
+        Ok(Self {
+            config,
+            token: RefCell::new(None),
+        })
     }
 
     /// From explicit configuration.
     pub fn with_config(explicit: ExplicitConfig) -> Result<Self, Error> {
         Ok(Self {
             config: ClientConfig::explicit(explicit)?,
+            token: RefCell::new(None),
         })
     }
 
@@ -96,7 +103,7 @@ impl Client {
         by: u64,
     ) -> Result<Watch, Error> {
         let request = self.config.watch(name, resource_version, timeout_seconds)?;
-        let token = self.token()?;
+        let (token, _) = self.token()?;
         let secret = token.as_ref().map_or("", Token::secret);
         let timeout_ns = u64::from(self.config.timeout_ms) * 1_000_000;
         let deadline = monotonic_clock::now().saturating_add(timeout_ns).min(by);
@@ -106,6 +113,10 @@ impl Client {
             .and_then(|head| {
                 if head.status == 200 {
                     return Watch::new(head);
+                }
+                if head.status == 401 {
+                    // The next request reads the token file again.
+                    self.token.replace(None);
                 }
                 let r = scrubbed(
                     http::finish(head, deadline, self.config.timeout_ms)?,
@@ -121,13 +132,22 @@ impl Client {
         result.map_err(|e| e.redact(secret))
     }
 
-    /// Reads the token afresh (bound tokens rotate), sends, and reads the response by the
-    /// call's rule; the token is scrubbed from whatever error comes back.
+    /// Sends with the token (kept up to a minute), and reads the response by the call's rule;
+    /// the token is scrubbed from whatever error comes back. A 401 with a kept token reads the
+    /// file again and, if the token rotated, sends once more: a 401 means nothing was done.
     fn run<T>(&self, call: Call<T>) -> Result<T, Error> {
-        let token = self.token()?;
+        let (mut token, kept) = self.token()?;
+        let mut result = http::send(&self.config, &call.request, token.as_ref());
+        if kept && matches!(&result, Ok(r) if r.status == 401) {
+            self.token.replace(None);
+            let (newer, _) = self.token()?;
+            if newer != token {
+                token = newer;
+                result = http::send(&self.config, &call.request, token.as_ref());
+            }
+        }
         let secret = token.as_ref().map_or("", Token::secret);
-        let result = http::send(&self.config, &call.request, token.as_ref())
-            .and_then(|r| call.finish(scrubbed(r, secret)));
+        let result = result.and_then(|r| call.finish(scrubbed(r, secret)));
         result.map_err(|e| e.redact(secret))
     }
 
@@ -136,13 +156,23 @@ impl Client {
         files::env(name)
     }
 
-    fn token(&self) -> Result<Option<Token>, Error> {
+    /// The token, and whether it was kept from an earlier read rather than read now.
+    fn token(&self) -> Result<(Option<Token>, bool), Error> {
         let Some(path) = &self.config.token_file else {
-            return Ok(None);
+            return Ok((None, false));
         };
+        let now = monotonic_clock::now();
+        if let Some(kept) = self.token.borrow().as_ref().filter(|c| c.usable_at(now)) {
+            return Ok((Some(kept.token.clone()), true));
+        }
         let bytes = files::read(path)
             .map_err(|why| Error::Config(format!("cannot read token file {path}: {why}")))?;
-        Token::from_file_contents(path, &bytes).map(Some)
+        let token = Token::from_file_contents(path, &bytes)?;
+        self.token.replace(Some(CachedToken {
+            token: token.clone(),
+            read_at_ns: now,
+        }));
+        Ok((Some(token), false))
     }
 }
 

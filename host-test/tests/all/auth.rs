@@ -6,25 +6,46 @@ use host_test::host::{LeaseError, StatusKind};
 use crate::support::*;
 
 #[tokio::test]
-async fn the_token_is_read_fresh_on_every_request() {
+async fn a_rotated_token_is_read_again_after_a_401_and_the_call_succeeds() {
     let (cluster, account, mut replica, client) = connected().await;
     ok(replica.create(&client, &held("rot", "a", T0)).await);
-    // Rotate: the server forgets the old token, the kubelet writes a new one.
+    let statuses = |from: usize| -> Vec<u16> {
+        cluster.api.requests()[from..]
+            .iter()
+            .map(|r| r.status)
+            .collect()
+    };
+
+    // Rotate: the server forgets the old token, the kubelet writes a new one. The kept token
+    // gets a 401, the file is read again, and the call is sent once more: no error.
     let new_token = "rotated.token-2";
-    cluster
-        .api
-        .add_token(new_token, "system:serviceaccount:netbird:replica-0", None);
+    let user = "system:serviceaccount:netbird:replica-0";
+    cluster.api.add_token(new_token, user, None);
     cluster.api.remove_token(&account.token);
     std::fs::write(account.dir.join("token"), format!("{new_token}\n")).unwrap();
-    assert!(
-        ok(replica.get(&client, "rot").await).is_some(),
-        "the new token was used"
-    );
-    // Rotating to a token the server does not know fails the very next call.
+    let before = cluster.api.requests().len();
+    assert!(ok(replica.get(&client, "rot").await).is_some());
+    assert_eq!(statuses(before), [401, 200]);
+
+    // Within a minute the kept token is used without reading the file: a file now holding a
+    // token the server does not know changes nothing while the kept one is valid.
     std::fs::write(account.dir.join("token"), &account.token).unwrap();
+    let before = cluster.api.requests().len();
+    assert!(ok(replica.get(&client, "rot").await).is_some());
+    assert_eq!(statuses(before), [200]);
+
+    // Revoked too: 401, the file is read again, its token is refused as well: Unauthorized.
+    cluster.api.remove_token(new_token);
+    let before = cluster.api.requests().len();
     assert!(
         matches!(err(replica.get(&client, "rot").await), LeaseError::Api(e) if e.kind == StatusKind::Unauthorized)
     );
+    assert_eq!(statuses(before), [401, 401]);
+
+    // When the file still holds the token that got the 401, the 401 is final: sent once.
+    let before = cluster.api.requests().len();
+    err(replica.get(&client, "rot").await);
+    assert_eq!(statuses(before), [401]);
 }
 
 #[tokio::test]
