@@ -8,13 +8,33 @@ use std::time::Duration;
 
 use host_test::cluster::{Account, Cluster};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt as _, BufReader};
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt as _, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 
 use crate::support::*;
 
 /// Generous bound for one CLI run (it compiles the component first): proves it never hangs.
 pub(crate) const RUN_DEADLINE: Duration = Duration::from_secs(180);
+
+/// Spawns `command` (stdout piped, killed when dropped) and reads its first stdout line
+/// within `deadline`: `None` when it closed stdout first.
+pub(crate) async fn first_line(
+    command: &mut Command,
+    deadline: Duration,
+    what: &str,
+) -> (Child, Lines<BufReader<ChildStdout>>, Option<String>) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what} runs: {e}"));
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(deadline, lines.next_line())
+        .await
+        .unwrap_or_else(|_| panic!("{what} prints a line within {deadline:?}"))
+        .unwrap();
+    (child, lines, first)
+}
 
 /// What one run of the CLI printed.
 pub(crate) struct Run {
@@ -201,7 +221,7 @@ async fn a_ca_that_did_not_sign_the_server_is_a_tls_transport_error() {
 
 /// A real `kubectl proxy` in front of the emulator, authenticating as `account`.
 struct Proxy {
-    child: tokio::process::Child,
+    child: Child,
     url: String,
 }
 
@@ -213,20 +233,14 @@ impl Proxy {
             .api
             .write_kubeconfig(&kubeconfig, &account.token, NS)
             .unwrap();
-        let mut child = Command::new("kubectl")
+        let mut command = Command::new("kubectl");
+        command
             .args(["proxy", "--port=0", "--kubeconfig"])
             .arg(&kubeconfig)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("kubectl is installed (Debian package kubernetes-client)");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("kubectl proxy starts")
-            .unwrap()
-            .expect("kubectl proxy prints where it serves");
+            .stderr(Stdio::null());
+        let what = "kubectl proxy (kubectl: Debian package kubernetes-client)";
+        let (child, _, first) = first_line(&mut command, Duration::from_secs(60), what).await;
+        let first = first.expect("kubectl proxy prints where it serves");
         let addr = first
             .strip_prefix("Starting to serve on ")
             .unwrap_or_else(|| panic!("{first}"));

@@ -15,6 +15,7 @@ mod lock_support;
 mod locking;
 mod locks;
 mod origins;
+mod serve_embedded;
 mod standalone;
 mod support;
 mod transport;
