@@ -220,14 +220,15 @@ async fn a_ca_that_did_not_sign_the_server_is_a_tls_transport_error() {
 }
 
 /// A real `kubectl proxy` in front of the emulator, authenticating as `account`.
-struct Proxy {
+pub(crate) struct Proxy {
     child: Child,
-    url: String,
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) url: String,
 }
 
 impl Proxy {
     /// Starts `kubectl proxy --port=0` and reads the port it serves on.
-    async fn start(cluster: &Cluster, account: &Account) -> Proxy {
+    pub(crate) async fn start(cluster: &Cluster, account: &Account) -> Proxy {
         let kubeconfig = cluster.path("proxy-kubeconfig");
         cluster
             .api
@@ -251,7 +252,7 @@ impl Proxy {
     }
 
     /// Stops the proxy.
-    async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         self.child.kill().await.unwrap();
     }
 }

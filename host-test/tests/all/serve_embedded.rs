@@ -2,6 +2,7 @@
 //! serve` as a subprocess): the real kube-lease-proxy component, a fresh instance per request,
 //! against the emulator over real TLS trusting only the cluster CA.
 
+use std::ffi::OsString;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,11 +12,11 @@ use http_body_util::{BodyExt as _, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncWriteExt as _, BufReader, Lines};
 use tokio::net::TcpStream;
-use tokio::process::Command;
+use tokio::process::{Child, ChildStdout, Command};
 
-use crate::cli::{RUN_DEADLINE, first_line};
+use crate::cli::{Proxy, RUN_DEADLINE, first_line, in_cluster};
 use crate::support::*;
 
 /// The token callers present.
@@ -238,28 +239,40 @@ async fn a_guest_trap_answers_500_and_the_server_keeps_serving() {
     .await;
 }
 
+/// Starts `host-test serve ARGS --listen 127.0.0.1:0`, with `KUBE_LEASE_FRONT_TOKEN` set to
+/// `front_token` (else unset); the process, its stdout and the URL it printed.
+async fn start_serve(
+    args: Vec<OsString>,
+    front_token: Option<&str>,
+) -> (Child, Lines<BufReader<ChildStdout>>, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_host-test"));
+    command
+        .arg("serve")
+        .args(args)
+        .args(["--listen", "127.0.0.1:0"])
+        .env_remove("KUBE_LEASE_FRONT_TOKEN");
+    if let Some(token) = front_token {
+        command.env("KUBE_LEASE_FRONT_TOKEN", token);
+    }
+    let (child, stdout, first) = first_line(&mut command, RUN_DEADLINE, "serve").await;
+    let first = first.expect("host-test serve prints where it serves");
+    let url = first
+        .strip_prefix("serving the lock service on ")
+        .filter(|url| url.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("{first}"));
+    (child, stdout, url.to_owned())
+}
+
 #[tokio::test]
 async fn the_serve_subcommand_takes_a_lock_with_the_token_from_a_file() {
     let cluster = cluster().await;
     let account = cluster.account("served").unwrap();
     let token_file = cluster.path("front-token");
     std::fs::write(&token_file, format!("{FRONT}\n")).unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_host-test"));
-    command
-        .arg("serve")
-        .args(["--server", &cluster.api.url(), "--listen", "127.0.0.1:0"])
-        .arg("--sa-dir")
-        .arg(&account.dir)
-        .arg("--front-token-file")
-        .arg(&token_file)
-        .env_remove("KUBE_LEASE_FRONT_TOKEN");
-    let (mut child, _stdout, first) = first_line(&mut command, RUN_DEADLINE, "serve").await;
-    let first = first.expect("host-test serve prints where it serves");
-    let url = first
-        .strip_prefix("serving the lock service on http://127.0.0.1:")
-        .map(|_| first.rsplit(' ').next().unwrap())
-        .unwrap_or_else(|| panic!("{first}"));
-    let held = lock(url, "cert-lock-cli", "cli-caller").await;
+    let mut args = in_cluster(&cluster, &account.dir, &["--front-token-file"]);
+    args.push(token_file.into());
+    let (mut child, _stdout, url) = start_serve(args, None).await;
+    let held = lock(&url, "cert-lock-cli", "cli-caller").await;
     assert_eq!(held.status, 200, "{}", held.body);
     assert!(
         held.body["fencingToken"].as_u64().is_some(),
@@ -267,7 +280,27 @@ async fn the_serve_subcommand_takes_a_lock_with_the_token_from_a_file() {
         held.body
     );
     assert_eq!(stored_holder(&cluster, "cert-lock-cli"), "cli-caller");
-    let wrong = call(url, "GET", "/v1/leases/cert-lock-cli", Some("wrong"), "").await;
+    let wrong = call(&url, "GET", "/v1/leases/cert-lock-cli", Some("wrong"), "").await;
     assert_eq!(wrong.status, 401, "{}", wrong.body);
     child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_serve_subcommand_reaches_the_apiserver_through_a_kubectl_proxy() {
+    let cluster = cluster().await;
+    let account = cluster.account("proxied").unwrap();
+    let proxy = Proxy::start(&cluster, &account).await;
+    let args = ["--server", &proxy.url, "--namespace", NS].map(OsString::from);
+    let (mut child, _stdout, url) = start_serve(args.to_vec(), Some(FRONT)).await;
+    let held = lock(&url, "cert-lock-proxied", "proxied-caller").await;
+    assert_eq!(held.status, 200, "{}", held.body);
+    assert_eq!(
+        stored_holder(&cluster, "cert-lock-proxied"),
+        "proxied-caller"
+    );
+    let got = call(&url, "GET", "/v1/leases/cert-lock-proxied", Some(FRONT), "").await;
+    assert_eq!(got.status, 200, "{}", got.body);
+    assert_eq!(got.body["metadata"]["namespace"], NS);
+    child.kill().await.unwrap();
+    proxy.stop().await;
 }
