@@ -5,6 +5,9 @@
 //! sees only the environment variables and read-only directories of its sandbox, and its
 //! outgoing HTTP goes only to the origins its sandbox lists (none: no network), HTTPS trusting
 //! only the sandbox's CA, over connections pooled by hyper-util's client.
+//!
+//! [`ProxyHost`] does the same for a `wasi:http/proxy` component (the HTTP lock service): one
+//! fresh instance per incoming request, and [`ProxyServer`] serves it over HTTP/1.1.
 
 mod bindings;
 mod component;

@@ -85,8 +85,9 @@ impl ProxyHost {
     }
 
     /// Answers `request` from a fresh instance, dropped when its `handle` returns (or when the
-    /// caller goes away before the response head). A trap or a failure to instantiate answers
-    /// 500 `{"error": "trap" | "host", "message": …}` and is logged with the guest's output.
+    /// caller goes away before the response head). A trap answers 500 `{"error": "trap",
+    /// "message": …}` (logged with the guest's output); a failure to set up the instance 500
+    /// `host`, an error code the guest answers instead of a response 500 `internal`.
     pub async fn handle(&self, request: hyper::Request<Incoming>) -> ProxyResponse {
         let mut store = match HostState::new(&self.sandbox, self.sender.clone()) {
             Ok(state) => Store::new(&self.engine, state),
@@ -123,7 +124,7 @@ impl ProxyHost {
         abort.disarm();
         match answered {
             Ok(Ok(response)) => response,
-            Ok(Err(code)) => failed("trap", &format!("the component answered {code:?}")),
+            Ok(Err(code)) => failed("internal", &format!("the component answered {code:?}")),
             Err(_) => match task.await {
                 Ok((Err(e), output)) => {
                     eprintln!("the lock service trapped: {e:?}\n{output}");
