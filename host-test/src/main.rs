@@ -1,5 +1,6 @@
 //! `host-test`: run the demo, print lease names computed by the component, serve the
-//! emulated apiserver for kubectl and other clients, or call the component against any apiserver.
+//! emulated apiserver for kubectl and other clients, call the component against any apiserver,
+//! or serve the HTTP lock service.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -40,7 +41,18 @@ const USAGE: &str = "usage:
       release ID's hold on the lease (fails if someone else holds it).
       Try it from two terminals on your own cluster: `lock NAME --hold 30` in one, then
       `lock NAME --wait 60` in the other gets it when the first releases, with a larger
-      fencingToken.";
+      fencingToken.
+  host-test serve --server https://HOST[:PORT] --sa-dir DIR [OPTIONS]
+  host-test serve --server http://127.0.0.1:8001 [--sa-dir DIR | --namespace NS] [OPTIONS]
+      serve the HTTP lock service (the kube-lease-proxy component, a fresh instance per
+      request) until Ctrl-C, printing `serving the lock service on http://ADDR/`. It reaches
+      the apiserver as `lease` does (https: as in a pod, trusting only DIR/ca.crt; http: a
+      `kubectl proxy`, as KUBE_LEASE_BASE_URL). OPTIONS:
+    --listen ADDR            IP:PORT to listen on (default 127.0.0.1:8080; port 0: any)
+    --front-token-file F     the token callers must send as `Authorization: Bearer ...`,
+                             read on every request (its directory is mounted read-only);
+                             without it, KUBE_LEASE_FRONT_TOKEN from this environment
+    --prefixes P             comma-separated allowed lease-name prefixes (default cert-lock-)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -65,6 +77,7 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
         Some("name") => names(&args[1..]).await,
         Some("bench") => bench(&args[1..]).await,
         Some("apiserver") => apiserver(&args[1..]).await,
+        Some("serve") => host_test::serve_cli::run(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

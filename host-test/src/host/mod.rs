@@ -5,6 +5,9 @@
 //! sees only the environment variables and read-only directories of its sandbox, and its
 //! outgoing HTTP goes only to the origins its sandbox lists (none: no network), HTTPS trusting
 //! only the sandbox's CA, over connections pooled by hyper-util's client.
+//!
+//! [`ProxyHost`] does the same for a `wasi:http/proxy` component (the HTTP lock service): one
+//! fresh instance per incoming request, and [`ProxyServer`] serves it over HTTP/1.1.
 
 mod bindings;
 mod component;
@@ -14,8 +17,10 @@ mod hooks;
 mod locks;
 mod network;
 mod policy;
+mod proxy;
 #[cfg(test)]
 mod sender_tests;
+mod serve;
 mod state;
 #[cfg(test)]
 mod test_support;
@@ -47,6 +52,8 @@ pub use locks::{ElectorHandle, LockerHandle};
 pub use network::DEFAULT_IDLE_TIMEOUT;
 pub(crate) use network::pooled_client;
 pub(crate) use policy::Policy;
+pub use proxy::ProxyHost;
+pub use serve::{ProxyServer, ServeOptions};
 pub use state::{HostState, SERVICE_ACCOUNT_GUEST_DIR};
 
 /// What one component instance may see.
@@ -101,22 +108,13 @@ impl LeaseHost {
     /// As [`LeaseHost::new`].
     pub fn from_built() -> anyhow::Result<Self> {
         static COMPILED: OnceLock<(Engine, Component)> = OnceLock::new();
-        let (engine, component) = match COMPILED.get() {
-            Some(compiled) => compiled.clone(),
-            None => {
-                let compiled = compile(Path::new(KUBE_LEASE_COMPONENT))?;
-                COMPILED.get_or_init(|| compiled).clone()
-            }
-        };
+        let (engine, component) = compiled_once(&COMPILED, Path::new(KUBE_LEASE_COMPONENT))?;
         Self::link(engine, &component)
     }
 
     /// Links a compiled component against WASI and `wasi:http`.
     fn link(engine: Engine, component: &Component) -> anyhow::Result<Self> {
-        let mut linker = Linker::<HostState>::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        let pre = LeaseClientPre::new(linker.instantiate_pre(component)?)?;
+        let pre = LeaseClientPre::new(linker(&engine)?.instantiate_pre(component)?)?;
         Ok(Self {
             engine,
             pre,
@@ -144,12 +142,7 @@ impl LeaseHost {
     /// When an allowed origin is malformed (the error names it), the CA PEM is unusable, a
     /// directory cannot be preopened, or instantiation traps.
     pub async fn instantiate(&self, sandbox: Sandbox) -> anyhow::Result<Replica> {
-        let policy = policy::Policy::parse(&sandbox.allowed_origins)?;
-        let sender = self.networks.sender(
-            policy,
-            sandbox.trusted_ca_pem.as_deref(),
-            sandbox.fresh_connections,
-        )?;
+        let sender = self.networks.sender_for(&sandbox)?;
         let state = state::HostState::new(&sandbox, sender)?;
         let mut store = Store::new(&self.engine, state);
         let bindings = self.pre.instantiate_async(&mut store).await?;
@@ -164,6 +157,28 @@ fn compile(path: &Path) -> anyhow::Result<(Engine, Component)> {
         .map_err(anyhow::Error::from)
         .with_context(|| format!("compiling {}", path.display()))?;
     Ok((engine, component))
+}
+
+/// The component at `path` compiled once per process: the first call compiles it into `cell`,
+/// later ones share the compiled code (compiling takes seconds in a debug build).
+fn compiled_once(
+    cell: &OnceLock<(Engine, Component)>,
+    path: &Path,
+) -> anyhow::Result<(Engine, Component)> {
+    if let Some(compiled) = cell.get() {
+        return Ok(compiled.clone());
+    }
+    let compiled = compile(path)?;
+    Ok(cell.get_or_init(|| compiled).clone())
+}
+
+/// A linker providing WASI 0.2 and `wasi:http` (the outgoing side through [`HostState`]'s
+/// hooks) to the guests of `engine`.
+fn linker(engine: &Engine) -> anyhow::Result<Linker<HostState>> {
+    let mut linker = Linker::<HostState>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    Ok(linker)
 }
 
 /// A `lease-client` resource owned by one [`Replica`].

@@ -9,6 +9,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use wasmtime_wasi_http::WasiBody;
 
+use super::Sandbox;
 use super::connector::{Connector, client_config_trusting};
 use super::hooks::TlsSender;
 use super::policy::Policy;
@@ -84,6 +85,20 @@ impl Networks {
         }
         clients.push((key, sender.clone()));
         Ok(sender)
+    }
+
+    /// The sender for `sandbox`'s allowed origins, trusted CA and connection choice.
+    ///
+    /// # Errors
+    ///
+    /// When an allowed origin is malformed (the error names it) or the CA PEM is unusable.
+    pub(crate) fn sender_for(&self, sandbox: &Sandbox) -> anyhow::Result<TlsSender> {
+        let policy = Policy::parse(&sandbox.allowed_origins)?;
+        self.sender(
+            policy,
+            sandbox.trusted_ca_pem.as_deref(),
+            sandbox.fresh_connections,
+        )
     }
 
     /// A sender with a new client keeping up to `max_idle` idle connections per origin.

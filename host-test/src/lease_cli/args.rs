@@ -188,7 +188,11 @@ pub fn parse(args: &[String]) -> Result<Invocation, String> {
 
 /// How to reach `server`: https needs a service-account directory; http takes a directory or a
 /// namespace, not both.
-fn access(
+///
+/// # Errors
+///
+/// What is missing or given too much, in one line.
+pub fn access(
     server: &Server,
     sa_dir: Option<PathBuf>,
     namespace: Option<String>,

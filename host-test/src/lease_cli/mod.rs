@@ -83,12 +83,22 @@ pub async fn run(args: &[String]) -> Result<Option<Value>, Failure> {
     }
 }
 
-/// What the component may see: for `https`, a pod's view of the service account and the
-/// apiserver; for `http`, nothing but the proxy.
+/// What the component may see for `invocation` (see [`sandbox_for`]).
 fn sandbox(invocation: &Invocation) -> Result<Sandbox, Failure> {
-    let server = &invocation.server;
+    sandbox_for(&invocation.server, &invocation.access)
+}
+
+/// What a component reaching `server` may see: for `https`, a pod's view of the service
+/// account and the apiserver (`KUBERNETES_SERVICE_HOST`/`_PORT`, the directory preopened
+/// read-only, TLS trusting only its `ca.crt`); for `http`, nothing but the proxy. Either way
+/// the server's origin is the only destination.
+///
+/// # Errors
+///
+/// When the directory's `ca.crt` cannot be read.
+pub fn sandbox_for(server: &Server, access: &Access) -> Result<Sandbox, Failure> {
     let mut sandbox = only_destination(server);
-    if let Access::InCluster(dir) = &invocation.access {
+    if let Access::InCluster(dir) = access {
         sandbox.env = vec![
             ("KUBERNETES_SERVICE_HOST".into(), server.bare_host().into()),
             ("KUBERNETES_SERVICE_PORT".into(), server.port.to_string()),
@@ -121,16 +131,24 @@ async fn connect(replica: &mut Replica, invocation: &Invocation) -> Result<Clien
 
 /// `with-config` for a `kubectl proxy`: its origin, the namespace, and no token.
 fn proxy_config(server: &Server, namespace: &ProxyNamespace) -> Result<Config, Failure> {
-    let namespace = match namespace {
-        ProxyNamespace::File(dir) => read(&dir.join("namespace"))?.trim().to_owned(),
-        ProxyNamespace::Given(namespace) => namespace.clone(),
-    };
     Ok(Config {
         base_url: server.origin(),
-        namespace,
+        namespace: proxy_namespace(namespace)?,
         token_file: None,
         timeout_ms: None,
         allow_token_over_http: false,
+    })
+}
+
+/// The namespace of a client behind a `kubectl proxy`.
+///
+/// # Errors
+///
+/// When the directory's `namespace` file cannot be read.
+pub fn proxy_namespace(namespace: &ProxyNamespace) -> Result<String, Failure> {
+    Ok(match namespace {
+        ProxyNamespace::File(dir) => read(&dir.join("namespace"))?.trim().to_owned(),
+        ProxyNamespace::Given(namespace) => namespace.clone(),
     })
 }
 

@@ -3,18 +3,39 @@
 
 use std::ffi::OsString;
 use std::path::Path;
-use std::process::ExitStatus;
+use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use host_test::cluster::{Account, Cluster};
 use serde_json::Value;
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt as _, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
 
 use crate::kubectl_proxy::Proxy;
 use crate::support::*;
 
 /// Generous bound for one CLI run (it compiles the component first): proves it never hangs.
 pub(crate) const RUN_DEADLINE: Duration = Duration::from_secs(180);
+
+/// Spawns `command` (stdout piped, killed when dropped) and reads its first stdout line
+/// within `deadline`: `None` when it closed stdout first.
+pub(crate) async fn first_line(
+    command: &mut Command,
+    deadline: Duration,
+    what: &str,
+) -> (Child, Lines<BufReader<ChildStdout>>, Option<String>) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what} runs: {e}"));
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(deadline, lines.next_line())
+        .await
+        .unwrap_or_else(|_| panic!("{what} prints a line within {deadline:?}"))
+        .unwrap();
+    (child, lines, first)
+}
 
 /// What one run of the CLI printed.
 pub(crate) struct Run {

@@ -8,10 +8,10 @@ use std::time::Duration;
 use host_test::apiserver::WriteRecord;
 use host_test::cluster::{Account, Cluster};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, BufReader, Lines};
+use tokio::io::{AsyncReadExt as _, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 
-use crate::cli::{RUN_DEADLINE, Run, in_cluster, lease};
+use crate::cli::{RUN_DEADLINE, Run, first_line, in_cluster, lease};
 use crate::support::*;
 
 /// The lease the tests lock.
@@ -35,19 +35,9 @@ struct Holding {
 impl Holding {
     /// Starts `host-test lease ARGS` and waits for its first stdout line, the hold.
     async fn start(args: Vec<OsString>) -> Holding {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_host-test"))
-            .arg("lease")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("host-test runs");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = tokio::time::timeout(RUN_DEADLINE, lines.next_line())
-            .await
-            .expect("lock prints its hold")
-            .unwrap();
+        let mut command = Command::new(env!("CARGO_BIN_EXE_host-test"));
+        command.arg("lease").args(args).stderr(Stdio::piped());
+        let (mut child, lines, first) = first_line(&mut command, RUN_DEADLINE, "lock").await;
         let Some(first) = first else {
             let mut stderr = String::new();
             let _ = child

@@ -4,9 +4,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use host_test::cluster::{Account, Cluster};
-use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::Command;
 
+use crate::cli::first_line;
 use crate::support::NS;
 
 /// A real `kubectl proxy` in front of the emulator, authenticating as `account`.
@@ -24,20 +24,14 @@ impl Proxy {
             .api
             .write_kubeconfig(&kubeconfig, &account.token, NS)
             .unwrap();
-        let mut child = Command::new("kubectl")
+        let mut command = Command::new("kubectl");
+        command
             .args(["proxy", "--port=0", "--kubeconfig"])
             .arg(&kubeconfig)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("kubectl is installed (Debian package kubernetes-client)");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let first = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .expect("kubectl proxy starts")
-            .unwrap()
-            .expect("kubectl proxy prints where it serves");
+            .stderr(Stdio::null());
+        let what = "kubectl proxy (kubectl: Debian package kubernetes-client)";
+        let (child, _, first) = first_line(&mut command, Duration::from_secs(60), what).await;
+        let first = first.expect("kubectl proxy prints where it serves");
         let addr = first
             .strip_prefix("Starting to serve on ")
             .unwrap_or_else(|| panic!("{first}"));
