@@ -15,6 +15,7 @@ pub(crate) struct Req {
     pub query: Query,
     pub content_type: Option<String>,
     pub accept: Option<String>,
+    pub user_agent: Option<String>,
     pub body: Bytes,
     pub user: String,
 }

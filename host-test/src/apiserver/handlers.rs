@@ -8,9 +8,11 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::apply::{self, PatchOptions};
 use super::exchange::{Reply, Req};
 use super::gojson;
 use super::lease::{API_VERSION, DecodeError, Decoded, Lease};
+use super::managed_fields;
 use super::microtime;
 use super::patch;
 use super::selectors::{FieldSelector, LabelSelector};
@@ -22,6 +24,14 @@ use super::{Shared, Verb, lock};
 
 /// `Warning` headers to send.
 type Warnings = Vec<(&'static str, String)>;
+
+/// How a write's `managedFields` are kept.
+enum Track<'a> {
+    /// An Update by this manager: record what it changes.
+    Update(&'a str),
+    /// Already recorded (a server-side apply).
+    Recorded,
+}
 
 /// One lease request in flight.
 struct Ctx<'a> {
@@ -110,7 +120,8 @@ impl Ctx<'_> {
 
     /// Writes `lease` (unless dry-running: then it is returned as the write would have
     /// produced it, without a new resourceVersion).
-    fn commit(&self, store: &mut Store, lease: Lease, verb: Verb) -> Lease {
+    fn commit(&self, store: &mut Store, mut lease: Lease, verb: Verb) -> Lease {
+        lease.meta.show_managed_fields = self.shared.options.managed_fields;
         if self.dry_run() {
             let mut lease = lease;
             if verb == Verb::Create {
@@ -119,6 +130,28 @@ impl Ctx<'_> {
             return lease;
         }
         store.put(lease, verb, &self.req.user, self.now)
+    }
+
+    /// The manager an Update is recorded under: `fieldManager`, else the User-Agent up to its
+    /// first `/`, else `unknown` (`managerOrUserAgent`, `buildManagerInfo`).
+    fn update_manager(&self) -> String {
+        let manager = match self.req.query.get("fieldManager").filter(|m| !m.is_empty()) {
+            Some(m) => m.to_owned(),
+            None => self
+                .req
+                .user_agent
+                .as_deref()
+                .unwrap_or_default()
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        if manager.is_empty() {
+            "unknown".to_owned()
+        } else {
+            manager
+        }
     }
 
     fn gate(&self) -> bool {
@@ -357,6 +390,7 @@ impl Ctx<'_> {
                 "resourceVersion should not be set on objects to be created",
             ));
         }
+        managed_fields::record_update(None, &mut lease, &self.update_manager(), self.now);
         let mut store = lock(&self.shared.store);
         if store.get(namespace, &lease.meta.name).is_some() {
             return Err(Status::already_exists(&lease.meta.name));
@@ -374,8 +408,15 @@ impl Ctx<'_> {
         Self::fill_namespace_check_name(&mut lease, namespace, name)?;
         let mut store = lock(&self.shared.store);
         let precondition_uid = (!lease.meta.uid.is_empty()).then(|| lease.meta.uid.clone());
-        let (code, stored) =
-            self.guaranteed_update(&mut store, namespace, name, lease, precondition_uid)?;
+        let manager = self.update_manager();
+        let (code, stored) = self.guaranteed_update(
+            &mut store,
+            namespace,
+            name,
+            lease,
+            precondition_uid,
+            Track::Update(&manager),
+        )?;
         drop(store);
         let mut reply = self.object(code, &stored);
         reply.headers.extend(warnings);
@@ -383,7 +424,8 @@ impl Ctx<'_> {
     }
 
     /// `Store.Update` inside etcd's `GuaranteedUpdate`: the uid precondition, the
-    /// resourceVersion rules, create-on-update, BeforeUpdate, the no-op check, the write.
+    /// resourceVersion rules, create-on-update, BeforeUpdate, managedFields, the no-op check,
+    /// the write.
     fn guaranteed_update(
         &self,
         store: &mut Store,
@@ -391,7 +433,9 @@ impl Ctx<'_> {
         name: &str,
         mut lease: Lease,
         precondition_uid: Option<String>,
+        track: Track<'_>,
     ) -> Result<(u16, Lease), Status> {
+        lease.meta.show_managed_fields = self.shared.options.managed_fields;
         let existing = store.get(namespace, name).cloned();
         if let Some(uid) = precondition_uid {
             let current = existing
@@ -410,6 +454,9 @@ impl Ctx<'_> {
         let new_rv = parse_rv(&lease.meta.resource_version).map_err(Status::internal_plain)?;
         let Some(old) = existing else {
             self.before_create(&mut lease)?;
+            if let Track::Update(manager) = track {
+                managed_fields::record_update(None, &mut lease, manager, self.now);
+            }
             let stored = self.commit(store, lease, Verb::Create);
             return Ok((201, stored));
         };
@@ -428,6 +475,9 @@ impl Ctx<'_> {
             ));
         }
         self.before_update(&mut lease, &old)?;
+        if let Track::Update(manager) = track {
+            managed_fields::record_update(Some(&old), &mut lease, manager, self.now);
+        }
         if lease == old {
             return Ok((200, old));
         }
@@ -438,22 +488,64 @@ impl Ctx<'_> {
     fn patch(&self, namespace: &str, name: &str) -> Result<Reply, Status> {
         let kind = patch::Kind::from_content_type(self.req.content_type.as_deref())
             .ok_or_else(Status::unsupported_patch)?;
+        let options = PatchOptions::parse(&self.req.query, kind == patch::Kind::Apply)?;
         let mut store = lock(&self.shared.store);
-        let old = store
-            .get(namespace, name)
-            .cloned()
-            .ok_or_else(|| Status::not_found(name))?;
-        let patched = patch::apply(kind, &old.to_value(true), &self.req.body)?;
-        let body = gojson::to_string(&patched);
-        let decoded = Lease::decode(body.as_bytes()).map_err(|e| {
-            let err = FieldError::invalid_str("patch", &body, &e.raw);
-            Status::invalid_in("", "", "", &[err])
-        })?;
-        let mut lease = decoded.lease;
-        Self::fill_namespace_check_name(&mut lease, namespace, name)?;
-        let (code, stored) = self.guaranteed_update(&mut store, namespace, name, lease, None)?;
+        let old = store.get(namespace, name).cloned();
+        let manager = self.update_manager();
+        let (lease, track) = if kind == patch::Kind::Apply {
+            (
+                self.applied(old.as_ref(), &options, namespace, name)?,
+                Track::Recorded,
+            )
+        } else {
+            let old = old.ok_or_else(|| Status::not_found(name))?;
+            let patched = patch::apply(kind, &old.to_value(true), &self.req.body)?;
+            let body = gojson::to_string(&patched);
+            let decoded = Lease::decode(body.as_bytes()).map_err(|e| {
+                let err = FieldError::invalid_str("patch", &body, &e.raw);
+                Status::invalid_in("", "", "", &[err])
+            })?;
+            let mut lease = decoded.lease;
+            Self::fill_namespace_check_name(&mut lease, namespace, name)?;
+            (lease, Track::Update(&manager))
+        };
+        let (code, stored) =
+            self.guaranteed_update(&mut store, namespace, name, lease, None, track)?;
         drop(store);
         Ok(self.object(code, &stored))
+    }
+
+    /// A server-side apply's object: the configuration merged into `live` (or a new object),
+    /// the name checks, and the manager's ownership recorded (409 on a conflict).
+    fn applied(
+        &self,
+        live: Option<&Lease>,
+        options: &PatchOptions,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Lease, Status> {
+        let manager = &options.field_manager;
+        let applied = apply::merge(live, &self.req.body, manager)?;
+        let mut lease = applied.lease;
+        if live.is_none() && !lease.meta.uid.is_empty() {
+            return Err(Status::conflict(
+                name,
+                &format!(
+                    "uid mismatch: the provided object specified uid {}, and no existing object was found",
+                    lease.meta.uid
+                ),
+            ));
+        }
+        Self::fill_namespace_check_name(&mut lease, namespace, name)?;
+        managed_fields::record_apply(
+            live,
+            &mut lease,
+            manager,
+            applied.config,
+            options.force,
+            self.now,
+        )?;
+        Ok(lease)
     }
 
     fn delete(&self, namespace: &str, name: &str) -> Result<Reply, Status> {

@@ -8,6 +8,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use super::gojson;
+use super::managed_fields::Entry;
 use super::microtime;
 use super::status::{GROUP, KIND, Status};
 
@@ -25,6 +26,10 @@ pub(crate) struct Meta {
     pub creation_timestamp: String,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// `managedFields`, always tracked (server-side apply needs them).
+    pub managed_fields: Vec<Entry>,
+    /// Whether `managedFields` is written out (the server's `managed_fields` option).
+    pub show_managed_fields: bool,
 }
 
 /// `spec`.
@@ -136,6 +141,10 @@ impl Lease {
         }
         if !md.annotations.is_empty() {
             mm.insert("annotations".into(), json!(md.annotations));
+        }
+        if md.show_managed_fields && !md.managed_fields.is_empty() {
+            let entries = md.managed_fields.iter().map(Entry::to_value).collect();
+            mm.insert("managedFields".into(), Value::Array(entries));
         }
         Value::Object(mm)
     }

@@ -11,12 +11,14 @@
 //!
 //! See `/work/shared/k8s-lease-api.md` for the behaviour this follows.
 
+mod apply;
 mod discovery;
 mod exchange;
 mod gojson;
 mod handlers;
 mod lease;
 mod limits;
+mod managed_fields;
 mod microtime;
 mod patch;
 mod proxy_listener;
@@ -52,6 +54,10 @@ pub struct Options {
     /// The `CoordinatedLeaderElection` feature gate: keep `spec.strategy` and
     /// `spec.preferredHolder` (and validate them). Off by default, as in 1.34: they are dropped.
     pub coordinated_leader_election: bool,
+    /// Write `metadata.managedFields` out, as every real server does. Off by default (the
+    /// earlier byte-for-byte fixtures predate it); ownership is tracked either way, so
+    /// server-side apply conflicts work regardless.
+    pub managed_fields: bool,
 }
 
 /// The kind of an accepted write.

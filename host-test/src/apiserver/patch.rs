@@ -12,10 +12,13 @@ pub(crate) enum Kind {
     Merge,
     /// `application/json-patch+json`.
     Json,
+    /// `application/apply-patch+yaml`: server-side apply (`apply.rs`; merging its
+    /// configuration into the live object is a merge here).
+    Apply,
 }
 
 impl Kind {
-    /// The patch type a `Content-Type` names (server-side apply is not supported).
+    /// The patch type a `Content-Type` names.
     pub fn from_content_type(ct: Option<&str>) -> Option<Kind> {
         let media = ct?.split(';').next()?.trim().to_ascii_lowercase();
         match media.as_str() {
@@ -23,6 +26,7 @@ impl Kind {
                 Some(Kind::Merge)
             }
             "application/json-patch+json" => Some(Kind::Json),
+            "application/apply-patch+yaml" => Some(Kind::Apply),
             _ => None,
         }
     }
@@ -33,7 +37,7 @@ pub(crate) fn apply(kind: Kind, current: &Value, patch: &[u8]) -> Result<Value, 
     let patch: Value = serde_json::from_slice(patch)
         .map_err(|e| Status::bad_request(format!("error decoding patch: {e}")))?;
     match kind {
-        Kind::Merge => {
+        Kind::Merge | Kind::Apply => {
             if !patch.is_object() {
                 return Err(Status::bad_request("Invalid JSON Patch"));
             }

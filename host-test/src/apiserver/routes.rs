@@ -223,6 +223,7 @@ async fn handle(
                     query: Query::parse(parts.uri.query()),
                     content_type: content_type.clone(),
                     accept: accept.clone(),
+                    user_agent: user_agent.clone(),
                     body: bytes.clone(),
                     user: identity.user.clone(),
                 };

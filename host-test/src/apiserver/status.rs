@@ -225,6 +225,15 @@ impl Status {
         )
     }
 
+    /// 409 Conflict of a server-side apply (`NewApplyConflict`): details hold only the causes.
+    pub fn apply_conflict(message: String, causes: Vec<Cause>) -> Self {
+        let details = Details {
+            causes,
+            ..Details::default()
+        };
+        Self::failure(409, "Conflict", message, Some(details))
+    }
+
     /// 409 Conflict on `Lease.coordination.k8s.io` (delete preconditions).
     pub fn conflict_kind(name: &str, err: &str) -> Self {
         let message = format!(
@@ -361,6 +370,8 @@ pub(crate) enum FieldErrorKind {
     NotSupported,
     /// `Forbidden`.
     Forbidden,
+    /// `Too long` (the value is not shown).
+    TooLong,
 }
 
 impl FieldErrorKind {
@@ -370,6 +381,7 @@ impl FieldErrorKind {
             Self::Required => "FieldValueRequired",
             Self::NotSupported => "FieldValueNotSupported",
             Self::Forbidden => "FieldValueForbidden",
+            Self::TooLong => "FieldValueTooLong",
         }
     }
 
@@ -379,6 +391,7 @@ impl FieldErrorKind {
             Self::Required => "Required value",
             Self::NotSupported => "Unsupported value",
             Self::Forbidden => "Forbidden",
+            Self::TooLong => "Too long",
         }
     }
 }
@@ -413,6 +426,12 @@ impl FieldError {
     /// `field.Forbidden`.
     pub fn forbidden(field: &str, detail: &str) -> Self {
         Self::new(FieldErrorKind::Forbidden, field, String::new(), detail)
+    }
+
+    /// `field.TooLong`: longer than `max` bytes.
+    pub fn too_long(field: &str, max: usize) -> Self {
+        let detail = format!("may not be more than {max} bytes");
+        Self::new(FieldErrorKind::TooLong, field, String::new(), &detail)
     }
 
     /// `field.NotSupported` with a value rendered already.

@@ -100,6 +100,7 @@ async fn server_validation_is_invalid_with_causes() {
     // With the CoordinatedLeaderElection gate on, the server validates strategy.
     let cluster = cluster_with(Options {
         coordinated_leader_election: true,
+        ..Options::default()
     })
     .await;
     let account = cluster.account("a").unwrap();

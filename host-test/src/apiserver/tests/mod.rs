@@ -239,8 +239,10 @@ fn gojson_item(v: &Value) -> String {
 }
 
 mod access;
+mod apply;
 mod files;
 mod history;
+mod peers;
 mod proxy;
 mod reads;
 mod slow_clients;

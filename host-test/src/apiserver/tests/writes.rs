@@ -346,6 +346,7 @@ async fn gate_off_drops_strategy_and_preferred_holder() {
 async fn gate_on_keeps_and_validates_them() {
     let (_server, c) = server(Options {
         coordinated_leader_election: true,
+        ..Options::default()
     })
     .await;
     let spec =
