@@ -39,6 +39,9 @@ impl Client {
     }
 }
 
+/// A holder and a duration: the spec most applies here set.
+const HELD: &str = r#"{"holderIdentity":"a","leaseDurationSeconds":15}"#;
+
 /// `managedFields` as the server wrote them (compact JSON).
 fn managed(v: &Value) -> String {
     gojson_item(&v["metadata"]["managedFields"])
@@ -66,14 +69,7 @@ fn entry(manager: &str, operation: &str, time: &str, fields: &str) -> String {
 #[tokio::test]
 async fn apply_creates_a_missing_lease_and_owns_its_fields() {
     let (server, c) = server(shown()).await;
-    let r = c
-        .apply(
-            "x",
-            "locker",
-            false,
-            r#"{"holderIdentity":"a","leaseDurationSeconds":15}"#,
-        )
-        .await;
+    let r = c.apply("x", "locker", false, HELD).await;
     assert_eq!(r.code, 201, "{}", r.body);
     let v = r.json();
     assert_eq!(v["spec"]["holderIdentity"], "a");
@@ -185,14 +181,7 @@ async fn create_and_update_record_update_entries() {
 async fn conflicting_apply_is_409_with_field_manager_causes() {
     // Ownership is tracked even when managedFields are not written out.
     let (_server, c) = server(Options::default()).await;
-    let r = c
-        .apply(
-            "x",
-            "a",
-            false,
-            r#"{"holderIdentity":"a","leaseDurationSeconds":15}"#,
-        )
-        .await;
+    let r = c.apply("x", "a", false, HELD).await;
     assert_eq!(r.code, 201, "{}", r.body);
     assert_eq!(r.json()["metadata"].get("managedFields"), None);
     // Same value: shared ownership, no conflict.
@@ -265,14 +254,7 @@ async fn conflicts_with_several_managers_are_grouped_and_force_takes_the_fields(
 #[tokio::test]
 async fn apply_prunes_what_it_no_longer_sets_and_a_repeat_is_a_no_op() {
     let (_server, c) = server(shown()).await;
-    let r = c
-        .apply(
-            "x",
-            "a",
-            false,
-            r#"{"holderIdentity":"a","leaseDurationSeconds":15}"#,
-        )
-        .await;
+    let r = c.apply("x", "a", false, HELD).await;
     assert_eq!(r.code, 201, "{}", r.body);
     let r = c.apply("x", "a", false, r#"{"holderIdentity":"a"}"#).await;
     assert_eq!(r.code, 200, "{}", r.body);
