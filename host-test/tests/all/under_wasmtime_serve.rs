@@ -286,7 +286,7 @@ async fn answers_within_deadline(
 
 /// What one `wasmtime serve` process sustains for lock + release (two requests, each a fresh
 /// instance and two to three apiserver round trips): printed, not asserted. Quote it only from
-/// a release build: `cargo test --release -p host-test --test all wasmtime_serve_sustains -- --nocapture`.
+/// a release build of the host (the README's "Run it under `wasmtime serve`" gives the command).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn wasmtime_serve_sustains_lock_and_release_cycles() {
     const CYCLES: usize = 400;
