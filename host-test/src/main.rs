@@ -2,7 +2,7 @@
 //! emulated apiserver for kubectl and other clients, call the component against any apiserver,
 //! or serve the HTTP lock service.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context as _, bail};
@@ -132,7 +132,11 @@ async fn bench(args: &[String]) -> anyhow::Result<()> {
     let rest: Vec<String> = args.iter().filter(|a| *a != "--quick").cloned().collect();
     let mut options = BenchOptions {
         quick,
-        out_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench"),
+        // The workspace's target directory: host-test lives one level below the root.
+        out_dir: Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(
+            || PathBuf::from("target/bench"),
+            |root| root.join("target/bench"),
+        ),
     };
     for (_, value) in flags(&rest, &["--out"])? {
         options.out_dir = PathBuf::from(value);
