@@ -1,12 +1,14 @@
 //! `host-test bench`: the component against a native baseline on one emulated apiserver, in
 //! one run, with the same TLS settings and connection reuse on every side.
 //!
-//! Sides: `plain` (hyper + rustls doing the requests directly: the floor), `component` (one
+//! Sides: `plain` (hyper + rustls doing the requests directly: the floor), `kube-rs`
+//! (`Api<Lease>`, what a Rust user would pick instead), `component` (one
 //! instance reused) and `component-fresh` (a fresh instance and in-cluster client per
 //! operation, the `wasmtime serve` shape). Each round creates, reads, replaces and deletes
 //! a lease; rounds run in blocks that alternate between sides so drift hits all alike.
 
 mod guest;
+mod kube_rs;
 mod plain;
 mod report;
 mod stats;
@@ -18,6 +20,7 @@ use crate::apiserver::Options;
 use crate::cluster::Cluster;
 use crate::host::{KUBE_LEASE_COMPONENT, LeaseHost};
 use guest::Guest;
+use kube_rs::KubeRs;
 use plain::Plain;
 pub use report::Report;
 pub use stats::Samples;
@@ -35,7 +38,7 @@ pub struct BenchOptions {
 pub const OPERATIONS: [&str; 4] = ["create", "get", "replace", "delete"];
 
 /// The sides compared, the floor first.
-pub const SIDES: [&str; 3] = ["plain", "component", "component-fresh"];
+pub const SIDES: [&str; 4] = ["plain", "kube-rs", "component", "component-fresh"];
 
 /// The namespace the benchmark's leases live in.
 const NAMESPACE: &str = "bench";
@@ -54,9 +57,16 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<Report> {
         &account.token,
         NAMESPACE,
     )?;
+    let mut kube = KubeRs::new(
+        &cluster.api.url(),
+        cluster.api.ca_pem().as_bytes(),
+        &account.token,
+        NAMESPACE,
+    )?;
     let mut reused = Guest::new(&cluster, &account).await?;
     let mut sides = Sides {
         plain: &mut plain,
+        kube: &mut kube,
         reused: &mut reused,
         cluster: &cluster,
         account: &cluster.account("bench-fresh")?,
@@ -137,6 +147,7 @@ trait LeaseOps {
 /// The clients of one run.
 struct Sides<'a> {
     plain: &'a mut Plain,
+    kube: &'a mut KubeRs,
     reused: &'a mut Guest,
     cluster: &'a Cluster,
     account: &'a crate::cluster::Account,
@@ -156,6 +167,7 @@ impl Sides<'_> {
             let started = Instant::now();
             rv = match side {
                 "plain" => self.plain.step(op, name, &rv).await?,
+                "kube-rs" => self.kube.step(op, name, &rv).await?,
                 "component" => self.reused.step(op, name, &rv).await?,
                 _ => {
                     let mut fresh = Guest::new(self.cluster, self.account).await?;

@@ -242,6 +242,7 @@ mod access;
 mod apply;
 mod files;
 mod history;
+mod lease_manager;
 mod peers;
 mod proxy;
 mod reads;
