@@ -8,7 +8,7 @@ use kube::{Api, Client, Config};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use super::LeaseOps;
+use super::{Endpoint, LeaseOps};
 
 /// kube-rs's typed lease API for one namespace.
 pub struct KubeRs {
@@ -16,26 +16,20 @@ pub struct KubeRs {
 }
 
 impl KubeRs {
-    /// A client of `base_url` trusting only `ca_pem`, authenticating with `token`.
+    /// A client of the endpoint, trusting only its CA.
     ///
     /// # Errors
     /// When the URL or CA is unusable.
-    pub fn new(
-        base_url: &str,
-        ca_pem: &[u8],
-        token: &str,
-        namespace: &str,
-    ) -> anyhow::Result<Self> {
-        let mut config = Config::new(base_url.parse()?);
-        let ca = CertificateDer::pem_slice_iter(ca_pem)
+    pub fn new(to: &Endpoint) -> anyhow::Result<Self> {
+        let mut config = Config::new(to.base_url.parse()?);
+        let ca = CertificateDer::pem_slice_iter(&to.ca_pem)
             .map(|cert| cert.map(|c| c.to_vec()))
             .collect::<Result<Vec<_>, _>>()?;
         config.root_cert = Some(ca);
-        config.auth_info.token = Some(secrecy::SecretString::from(token));
-        config.default_namespace = namespace.to_owned();
-        let client = Client::try_from(config)?;
+        config.auth_info.token = Some(secrecy::SecretString::from(to.token.as_str()));
+        config.default_namespace = to.namespace.clone();
         Ok(Self {
-            api: Api::namespaced(client, namespace),
+            api: Api::namespaced(Client::try_from(config)?, &to.namespace),
         })
     }
 }

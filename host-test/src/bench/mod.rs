@@ -51,18 +51,14 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<Report> {
     let (rounds, blocks) = if options.quick { (200, 4) } else { (2000, 8) };
     let cluster = Cluster::start(NAMESPACE, Options::default()).await?;
     let account = cluster.account("bench")?;
-    let mut plain = Plain::new(
-        &cluster.api.url(),
-        cluster.api.ca_pem().as_bytes(),
-        &account.token,
-        NAMESPACE,
-    )?;
-    let mut kube = KubeRs::new(
-        &cluster.api.url(),
-        cluster.api.ca_pem().as_bytes(),
-        &account.token,
-        NAMESPACE,
-    )?;
+    let endpoint = Endpoint {
+        base_url: cluster.api.url(),
+        ca_pem: cluster.api.ca_pem().into_bytes(),
+        token: account.token.clone(),
+        namespace: NAMESPACE.to_owned(),
+    };
+    let mut plain = Plain::new(&endpoint)?;
+    let mut kube = KubeRs::new(&endpoint)?;
     let mut reused = Guest::new(&cluster, &account).await?;
     let mut sides = Sides {
         plain: &mut plain,
@@ -120,6 +116,18 @@ fn compile_time(path: &Path) -> anyhow::Result<Duration> {
     let started = Instant::now();
     LeaseHost::new(path)?;
     Ok(started.elapsed())
+}
+
+/// Where the native clients send their requests, and as whom.
+struct Endpoint {
+    /// `https://host:port`.
+    base_url: String,
+    /// The only CA trusted.
+    ca_pem: Vec<u8>,
+    /// The bearer token.
+    token: String,
+    /// The namespace of the leases.
+    namespace: String,
 }
 
 /// The lease operations each side implements.

@@ -9,7 +9,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper_util::client::legacy::Client;
 use serde_json::{Value, json};
 
-use super::LeaseOps;
+use super::{Endpoint, LeaseOps};
 use crate::host::{DEFAULT_IDLE_TIMEOUT, Policy, client_config_trusting, pooled_client};
 
 /// A bearer-token client of one namespace's leases.
@@ -20,19 +20,17 @@ pub struct Plain {
 }
 
 impl Plain {
-    /// A client of `base_url` (`https://host:port`) trusting only `ca_pem`.
-    pub fn new(
-        base_url: &str,
-        ca_pem: &[u8],
-        token: &str,
-        namespace: &str,
-    ) -> anyhow::Result<Self> {
-        let policy = Arc::new(Policy::parse(&[base_url.to_owned()])?);
-        let tls = Some(client_config_trusting(ca_pem)?);
+    /// A client of the endpoint, trusting only its CA.
+    pub fn new(to: &Endpoint) -> anyhow::Result<Self> {
+        let policy = Arc::new(Policy::parse(std::slice::from_ref(&to.base_url))?);
+        let tls = Some(client_config_trusting(&to.ca_pem)?);
         Ok(Self {
             client: pooled_client(policy, tls, DEFAULT_IDLE_TIMEOUT, 8),
-            leases: format!("{base_url}/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases"),
-            authorization: format!("Bearer {token}"),
+            leases: format!(
+                "{}/apis/coordination.k8s.io/v1/namespaces/{}/leases",
+                to.base_url, to.namespace
+            ),
+            authorization: format!("Bearer {}", to.token),
         })
     }
 
