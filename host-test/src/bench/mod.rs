@@ -95,12 +95,16 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<Report> {
         instantiate.push(started.elapsed());
         drop(replica);
     }
+    // An idle instance: instantiated, its in-cluster client built, nothing sent yet.
+    let (idle, _client) = cluster.replica(&account).await?;
+    let idle_memory_bytes = idle.memory_bytes();
 
     let report = Report::new(
         latencies,
         instantiate,
         compile_time(Path::new(KUBE_LEASE_COMPONENT))?,
         std::fs::metadata(KUBE_LEASE_COMPONENT)?.len(),
+        idle_memory_bytes,
         options.quick,
     );
     println!("{}", report.table());

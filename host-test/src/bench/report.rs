@@ -45,6 +45,8 @@ pub struct Report {
     pub compile: Duration,
     /// The release `.wasm` size in bytes.
     pub wasm_bytes: u64,
+    /// The linear memory of an idle instance (instantiated, client built), in bytes.
+    pub idle_memory_bytes: usize,
     /// Whether this was the `--quick` run.
     pub quick: bool,
 }
@@ -56,6 +58,7 @@ impl Report {
         instantiate: Samples,
         compile: Duration,
         wasm_bytes: u64,
+        idle_memory_bytes: usize,
         quick: bool,
     ) -> Self {
         Self {
@@ -63,6 +66,7 @@ impl Report {
             instantiate,
             compile,
             wasm_bytes,
+            idle_memory_bytes,
             quick,
         }
     }
@@ -92,12 +96,14 @@ impl Report {
             }
         }
         out.push_str(&format!(
-            "instantiate: p50 {:.0} µs, p99 {:.0} µs ({} samples); compile {:.0} ms; .wasm {} bytes",
+            "instantiate: p50 {:.0} µs, p99 {:.0} µs ({} samples); compile {:.0} ms; .wasm {} bytes; \
+             idle instance memory {} KiB",
             self.instantiate.p50(),
             self.instantiate.p99(),
             self.instantiate.len(),
             self.compile.as_secs_f64() * 1e3,
-            self.wasm_bytes
+            self.wasm_bytes,
+            self.idle_memory_bytes / 1024
         ));
         out
     }
@@ -133,6 +139,7 @@ impl Report {
             },
             "compile_ms": self.compile.as_secs_f64() * 1e3,
             "wasm_bytes": self.wasm_bytes,
+            "idle_instance_memory_bytes": self.idle_memory_bytes,
         })
     }
 }

@@ -15,6 +15,7 @@ mod connector;
 mod errors;
 mod hooks;
 mod locks;
+mod meter;
 mod network;
 mod policy;
 mod proxy;
@@ -145,6 +146,7 @@ impl LeaseHost {
         let sender = self.networks.sender_for(&sandbox)?;
         let state = state::HostState::new(&sandbox, sender)?;
         let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.memory);
         let bindings = self.pre.instantiate_async(&mut store).await?;
         Ok(Replica { store, bindings })
     }
@@ -372,5 +374,10 @@ impl Replica {
     /// Everything the guest wrote to stdout and stderr (print it when a test fails).
     pub fn stderr(&self) -> String {
         self.store.data().output()
+    }
+
+    /// The instance's linear memory in bytes: what it grew to so far.
+    pub fn memory_bytes(&self) -> usize {
+        self.store.data().memory.bytes
     }
 }

@@ -10,6 +10,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::Sandbox;
 use super::hooks::TlsSender;
+use super::meter::MemoryMeter;
 
 /// Where the guest finds the pod's service account files.
 pub const SERVICE_ACCOUNT_GUEST_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -29,6 +30,8 @@ pub struct HostState {
     sender: TlsSender,
     /// Guest stdout and stderr, interleaved.
     output: MemoryOutputPipe,
+    /// The instance's linear memory, as it grew.
+    pub(crate) memory: MemoryMeter,
 }
 
 impl HostState {
@@ -66,6 +69,7 @@ impl HostState {
             table: ResourceTable::new(),
             sender,
             output,
+            memory: MemoryMeter::default(),
         })
     }
 
