@@ -144,9 +144,7 @@ impl LeaseHost {
     /// directory cannot be preopened, or instantiation traps.
     pub async fn instantiate(&self, sandbox: Sandbox) -> anyhow::Result<Replica> {
         let sender = self.networks.sender_for(&sandbox)?;
-        let state = state::HostState::new(&sandbox, sender)?;
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.memory);
+        let mut store = HostState::store(&self.engine, &sandbox, sender)?;
         let bindings = self.pre.instantiate_async(&mut store).await?;
         Ok(Replica { store, bindings })
     }

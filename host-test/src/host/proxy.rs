@@ -12,8 +12,8 @@ use hyper::body::Incoming;
 use serde_json::json;
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
+use wasmtime::Engine;
 use wasmtime::component::Component;
-use wasmtime::{Engine, Store};
 use wasmtime_wasi_http::WasiHttpView as _;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -89,8 +89,8 @@ impl ProxyHost {
     /// "message": …}` (logged with the guest's output); a failure to set up the instance 500
     /// `host`, an error code the guest answers instead of a response 500 `internal`.
     pub async fn handle(&self, request: hyper::Request<Incoming>) -> ProxyResponse {
-        let mut store = match HostState::new(&self.sandbox, self.sender.clone()) {
-            Ok(state) => Store::new(&self.engine, state),
+        let mut store = match HostState::store(&self.engine, &self.sandbox, self.sender.clone()) {
+            Ok(store) => store,
             Err(e) => return failed("host", &format!("cannot set up the instance: {e:#}")),
         };
         let (sender, receiver) = oneshot::channel();

@@ -4,6 +4,7 @@
 use std::time::{Duration, SystemTime};
 
 use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
@@ -40,7 +41,7 @@ impl HostState {
     /// # Errors
     ///
     /// When a directory to preopen cannot be opened.
-    pub(crate) fn new(sandbox: &Sandbox, sender: TlsSender) -> anyhow::Result<Self> {
+    fn new(sandbox: &Sandbox, sender: TlsSender) -> anyhow::Result<Self> {
         let output = MemoryOutputPipe::new(OUTPUT_CAPACITY);
         let mut builder = WasiCtx::builder();
         builder
@@ -71,6 +72,22 @@ impl HostState {
             output,
             memory: MemoryMeter::default(),
         })
+    }
+
+    /// A store for one instance of `engine`'s guests in `sandbox`, whose outgoing requests
+    /// `sender` sends, with its linear memory metered.
+    ///
+    /// # Errors
+    ///
+    /// When a directory to preopen cannot be opened.
+    pub(crate) fn store(
+        engine: &Engine,
+        sandbox: &Sandbox,
+        sender: TlsSender,
+    ) -> anyhow::Result<Store<Self>> {
+        let mut store = Store::new(engine, Self::new(sandbox, sender)?);
+        store.limiter(|state| &mut state.memory);
+        Ok(store)
     }
 
     /// Everything the guest wrote to stdout and stderr so far.
