@@ -9,6 +9,7 @@ mod construction;
 mod crud;
 mod demo;
 mod fake;
+mod front;
 mod hostile;
 mod kubectl_proxy;
 mod lock_api;

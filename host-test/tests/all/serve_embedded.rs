@@ -5,18 +5,15 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use bytes::Bytes;
 use host_test::cluster::Cluster;
 use host_test::host::{ProxyServer, ServeOptions};
-use http_body_util::{BodyExt as _, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use tokio::io::{AsyncWriteExt as _, BufReader, Lines};
 use tokio::net::TcpStream;
 use tokio::process::{Child, ChildStdout, Command};
 
 use crate::cli::{RUN_DEADLINE, first_line, in_cluster};
+use crate::front::{Answer, Front};
 use crate::kubectl_proxy::Proxy;
 use crate::support::*;
 
@@ -39,34 +36,12 @@ const TRAPPING: &str = r#"(component
   (instance $handler (export "handle" (func $handle)))
   (export "wasi:http/incoming-handler@0.2.12" (instance $handler)))"#;
 
-/// One answer: the status and the JSON body.
-struct Answer {
-    status: u16,
-    body: Value,
-}
-
 /// `method base/path` with the front `token` (if any) and a JSON `body`.
 async fn call(base: &str, method: &str, path: &str, token: Option<&str>, body: &str) -> Answer {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let mut request = http::Request::builder()
-        .method(method)
-        .uri(format!("{}{path}", base.trim_end_matches('/')))
-        .header("content-type", "application/json");
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    let request = request
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .unwrap();
-    let response = tokio::time::timeout(DEADLINE, client.request(request))
+    Front::new(base)
+        .call(method, path, token, body)
         .await
-        .expect("answered within the deadline")
-        .expect("the server answers");
-    let status = response.status().as_u16();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    let body = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|e| panic!("{status}: {e}: {}", String::from_utf8_lossy(&bytes)));
-    Answer { status, body }
+        .expect("the server answers within the deadline")
 }
 
 /// `POST /v1/locks/{name}` for `identity`.

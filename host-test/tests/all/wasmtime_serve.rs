@@ -6,16 +6,13 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use host_test::host::KUBE_LEASE_PROXY_COMPONENT;
+
+use crate::front::Front;
 
 /// The token callers of the front present; recognisable, so a leak would be found.
 pub const FRONT_TOKEN: &str = "front-token-7f3a9c1e5b2d4f6a8c0e1a3b5d7f9e2c";
@@ -46,10 +43,8 @@ async fn assert_cli_version() {
 /// A `wasmtime serve` process; killed when dropped.
 pub struct WasmtimeServe {
     _child: Child,
-    /// `http://127.0.0.1:PORT`, where it serves.
-    pub url: String,
     stderr: Arc<Mutex<String>>,
-    client: Client<HttpConnector, Full<Bytes>>,
+    front: Front,
 }
 
 impl WasmtimeServe {
@@ -106,9 +101,8 @@ impl WasmtimeServe {
         });
         WasmtimeServe {
             _child: child,
-            url,
+            front: Front::new(&url),
             stderr,
-            client: Client::builder(TokioExecutor::new()).build_http(),
         }
     }
 
@@ -130,31 +124,11 @@ impl WasmtimeServe {
         path: &str,
         body: Option<&str>,
     ) -> (u16, Value) {
-        let mut request = hyper::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.url));
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        if body.is_some() {
-            request = request.header("content-type", "application/json");
-        }
-        let request = request
-            .body(Full::new(Bytes::from(body.unwrap_or("").to_owned())))
-            .unwrap();
-        let response = self
-            .client
-            .request(request)
+        let answer = self
+            .front
+            .call(method, path, token, body.unwrap_or(""))
             .await
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}; stderr: {}", self.stderr()));
-        let status = response.status().as_u16();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-            panic!(
-                "{method} {path}: {status} with a body that is not JSON ({e}): {}",
-                String::from_utf8_lossy(&bytes)
-            )
-        });
-        (status, value)
+            .unwrap_or_else(|e| panic!("{e}; stderr: {}", self.stderr()));
+        (answer.status, answer.body)
     }
 }
