@@ -25,6 +25,9 @@ use std::process::Command;
 /// The guest target triple.
 const TARGET: &str = "wasm32-wasip2";
 
+/// The workspace profile the guests are built with (size-tuned; see the root `Cargo.toml`).
+const PROFILE: &str = "component";
+
 /// One guest crate of the workspace.
 struct Guest {
     /// Its package name.
@@ -124,9 +127,9 @@ fn ensure_guest_target(workspace: &Path) -> Result<(), String> {
 /// Runs the nested `cargo build` of `guests` (if any) and returns the directory holding them.
 fn build_guests(workspace: &Path, out_dir: &Path, guests: &[&Guest]) -> PathBuf {
     let target_dir = out_dir.join("guest-target");
-    let release = target_dir.join(TARGET).join("release");
+    let built = target_dir.join(TARGET).join(PROFILE);
     if guests.is_empty() {
-        return release;
+        return built;
     }
     for input in ["src", "wit", "client", "proxy", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", workspace.join(input).display());
@@ -136,7 +139,8 @@ fn build_guests(workspace: &Path, out_dir: &Path, guests: &[&Guest]) -> PathBuf 
     let mut cmd = Command::new(cargo);
     scrub_env(&mut cmd);
     cmd.arg("build")
-        .arg("--release")
+        .arg("--profile")
+        .arg(PROFILE)
         .arg("--target")
         .arg(TARGET);
     for guest in guests {
@@ -159,18 +163,18 @@ fn build_guests(workspace: &Path, out_dir: &Path, guests: &[&Guest]) -> PathBuf 
     }
 
     for guest in guests {
-        let artifact = release.join(guest.artifact);
+        let artifact = built.join(guest.artifact);
         assert!(
             artifact.is_file(),
             "the nested build succeeded but {} is missing",
             artifact.display()
         );
         emit_dep_info(
-            &release.join(guest.artifact.replace(".wasm", ".d")),
+            &built.join(guest.artifact.replace(".wasm", ".d")),
             workspace,
         );
     }
-    release
+    built
 }
 
 /// Removes variables describing this build script's native build; call it before setting the guest's own.

@@ -6,7 +6,7 @@
 # with (Cargo.lock's version), so the versions are the host's. Usage: proxy/spin/check-world.sh [COMPONENT.wasm]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-wasm="${1:-target/wasm32-wasip2/release/kube_lease_proxy.wasm}"
+wasm="${1:-target/wasm32-wasip2/component/kube_lease_proxy.wasm}"
 
 # The crate's sources, as the host's build unpacked them (run after building host-test).
 http_version=$(awk '/^name = "wasmtime-wasi-http"$/ { getline; gsub(/"/, "", $3); print $3 }' Cargo.lock)
