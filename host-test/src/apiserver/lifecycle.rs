@@ -1,8 +1,8 @@
 //! The server's own faults: a restart on the same port with the same CA (keeping its store or
 //! losing it) and a certificate rotation.
 //!
-//! A restart that loses the store keeps the revision counter going and marks everything before
-//! it compacted, as `etcdutl snapshot restore --bump-revision --mark-compacted` does (what the
+//! A restart that loses the store bumps the revision counter and marks everything before the
+//! new revision compacted, as `etcdutl snapshot restore --bump-revision --mark-compacted` does (what the
 //! Kubernetes docs ask for when restoring etcd): resourceVersions never go back, so a
 //! client's stale resourceVersion can never match a new object by accident, every watch from
 //! before the loss gets `410 Expired`, and the write history ([`ApiServer::history`], a test
