@@ -18,10 +18,12 @@ const USAGE: &str = "usage:
       run; print p50 / p99 per operation with ratios, write DIR/results.json (default
       target/bench).
   host-test apiserver [--kubeconfig PATH] [--sa-dir DIR] [--namespace NS] [--history N]
-                      [--proxy-port PORT]
+                      [--proxy-port PORT] [--faults SPEC] [--fault-seed S]
       serve the emulated apiserver (HTTPS, one admin token) until Ctrl-C; --proxy-port also
       serves plain http on 127.0.0.1:PORT (0 = any free port) as a `kubectl proxy` in front
       of it would: no token needed, only local Host headers; both URLs are printed.
+      --faults injects failures into Lease requests (--fault-seed, default 0, seeds the
+      p= draws); the faults fired are printed at exit. See `host-test help faults`.
   host-test lease --server https://HOST[:PORT] --sa-dir DIR OPERATION
   host-test lease --server http://127.0.0.1:8001 [--sa-dir DIR | --namespace NS] OPERATION
       run the component against an apiserver as in a pod (DIR holds token, ca.crt, namespace;
@@ -79,7 +81,11 @@ async fn run(args: &[String]) -> anyhow::Result<()> {
         Some("apiserver") => apiserver(&args[1..]).await,
         Some("serve") => host_test::serve_cli::run(&args[1..]).await,
         Some("-h" | "--help" | "help") => {
-            println!("{USAGE}");
+            if args.get(1).map(String::as_str) == Some("faults") {
+                println!("{}", host_test::apiserver::FAULT_SPEC_HELP);
+            } else {
+                println!("{USAGE}");
+            }
             Ok(())
         }
         _ => bail!("{USAGE}"),
@@ -161,12 +167,15 @@ async fn apiserver(args: &[String]) -> anyhow::Result<()> {
     let (mut kubeconfig, mut sa_dir, mut namespace) = (None, None, "default".to_owned());
     let mut limits = host_test::apiserver::Limits::default();
     let mut proxy_port = None;
+    let (mut faults, mut fault_seed) = (Vec::new(), 0);
     let known = [
         "--kubeconfig",
         "--sa-dir",
         "--namespace",
         "--history",
         "--proxy-port",
+        "--faults",
+        "--fault-seed",
     ];
     for (flag, value) in flags(args, &known)? {
         match flag.as_str() {
@@ -184,8 +193,20 @@ async fn apiserver(args: &[String]) -> anyhow::Result<()> {
                 proxy_port =
                     Some(port.with_context(|| format!("--proxy-port {value:?} is not a port"))?);
             }
+            "--faults" => {
+                faults = host_test::apiserver::parse_fault_spec(&value)
+                    .map_err(|e| anyhow::anyhow!("--faults: {e}"))?;
+            }
+            "--fault-seed" => {
+                let seed = value.parse::<u64>();
+                fault_seed =
+                    seed.with_context(|| format!("--fault-seed {value:?} is not a number"))?;
+            }
             _ => namespace = value,
         }
     }
-    host_test::apiserver::run_standalone(kubeconfig, sa_dir, namespace, limits, proxy_port).await
+    host_test::apiserver::run_standalone(
+        kubeconfig, sa_dir, namespace, limits, proxy_port, faults, fault_seed,
+    )
+    .await
 }
