@@ -50,6 +50,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub(crate) use faults::SplitMix64;
 pub use faults::{Fault, FaultRule};
 pub use faults_spec::{FAULT_SPEC_HELP, parse_fault_spec};
 pub use limits::Limits;
