@@ -3,7 +3,6 @@
 //! the bodies and connection cuts that do it.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -57,8 +56,6 @@ pub(crate) enum Served {
     Slow(Reply, Duration),
     /// This reply's head and half its body (a stream: until it ends), then a cut.
     CutShort(Reply),
-    /// 200 and the headers, then nothing.
-    Silent,
     /// No reply: the connection is closed.
     Close,
     /// No reply until the client gives up.
@@ -70,7 +67,6 @@ impl Served {
     pub fn status(&self) -> u16 {
         match self {
             Served::Reply(r) | Served::Slow(r, _) | Served::CutShort(r) => r.code,
-            Served::Silent => 200,
             Served::Close | Served::Hang => 0,
         }
     }
@@ -81,10 +77,6 @@ impl Served {
             Served::Reply(reply) => response(reply),
             Served::Slow(reply, delay) => response(dribble(reply, delay)),
             Served::CutShort(reply) => cut_short(reply, cut),
-            Served::Silent => {
-                let silent = Silent(Box::pin(tokio::time::sleep(HANG_LIMIT)));
-                response(Reply::json(200, Vec::new())).map(|_| silent.boxed())
-            }
             Served::Close => cut.close().await,
             Served::Hang => {
                 tokio::time::sleep(HANG_LIMIT).await;
@@ -125,7 +117,7 @@ pub(crate) fn serve(
         Fault::OversizedBody { bytes } => Served::Reply(fault_replies::oversized(*bytes)),
         Fault::ResetBeforeApply => Served::Close,
         Fault::Hang => Served::Hang,
-        Fault::WatchSilent => Served::Silent,
+        Fault::WatchSilent => Served::Reply(silent()),
         Fault::WatchExpired => Served::Reply(watch::expired_reply(shared, &req.query)),
         Fault::ResetAfterApply => {
             drop(dispatch(false));
@@ -144,6 +136,21 @@ pub(crate) fn serve(
             }
         }
     }
+}
+
+/// 200 and the headers of a watch, then nothing until the client goes away (or, at the
+/// latest, [`HANG_LIMIT`] passes: then the stream ends).
+fn silent() -> Reply {
+    let (tx, rx) = mpsc::channel::<Bytes>(1);
+    tokio::spawn(async move {
+        tokio::select! {
+            () = tokio::time::sleep(HANG_LIMIT) => {}
+            () = tx.closed() => {}
+        }
+    });
+    let mut reply = Reply::json(200, Vec::new());
+    reply.stream = Some(rx);
+    reply
 }
 
 /// The reply streamed in [`SLOW_CHUNK`]-byte pieces, each after `delay` (a whole body keeps
@@ -222,20 +229,5 @@ impl Body for CutAtEnd {
             }
             other => other,
         }
-    }
-}
-
-/// A body that sends nothing until its timer ends it.
-struct Silent(Pin<Box<tokio::time::Sleep>>);
-
-impl Body for Silent {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        self.0.as_mut().poll(cx).map(|()| None)
     }
 }

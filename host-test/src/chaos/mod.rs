@@ -119,7 +119,7 @@ async fn server_faults(cluster: &Cluster, end: Instant, every: Duration) -> anyh
     let mut next = Instant::now() + every;
     while next < end {
         tokio::time::sleep_until(next).await;
-        if done % 2 == 0 {
+        if done.is_multiple_of(2) {
             cluster.api.restart(true).await?;
         } else {
             cluster.api.rotate_certificate(false)?;

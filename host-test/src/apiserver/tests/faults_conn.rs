@@ -79,6 +79,32 @@ async fn a_hang_sends_nothing_until_the_client_gives_up_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn a_hang_and_a_silent_watch_end_when_their_client_goes_away() {
+    let (server, c) = server(Options::default()).await;
+    // No connection yet: only the accept loop runs.
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let idle = metrics.num_alive_tasks();
+    server.inject(FaultRule::next(1, Fault::Hang));
+    server.inject(FaultRule::next(1, Fault::WatchSilent));
+    let hang = c.send(Method::GET, LEASES, &[], "");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), hang)
+            .await
+            .is_err()
+    );
+    let (watch, _) = RawWatch::open(&server, &format!("{LEASES}?watch=1")).await;
+    drop(watch);
+    tokio::time::timeout(NEVER_HANGS, async {
+        while metrics.num_alive_tasks() > idle {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the server let go of both");
+    assert_eq!(server.faults_fired().len(), 2);
+}
+
+#[tokio::test]
 async fn a_slow_body_arrives_whole_in_several_pieces() {
     let (server, c) = server(Options::default()).await;
     create(&c, "s").await;
