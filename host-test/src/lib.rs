@@ -3,6 +3,7 @@
 
 pub mod apiserver;
 pub mod bench;
+pub mod chaos;
 pub mod cluster;
 pub mod demo;
 pub mod history;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use base64::Engine as _;
 
-use super::{ApiServer, Limits, Options};
+use super::{ApiServer, FaultRule, Limits, Options};
 
 /// Creates `dir` and its missing parents, each 0700 (an existing directory is left as it is).
 fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
@@ -98,7 +98,8 @@ const ADMIN: &str = "kube-lease-admin";
 /// Runs an emulator with `limits` until Ctrl-C: one admin token, an optional kubeconfig and
 /// service-account directory for it (else the CA in a fresh private temporary directory,
 /// removed at exit), with `proxy_port` a `kubectl proxy`-like plain-http listener acting as the
-/// admin there (0 = OS-chosen), and usage hints on stdout.
+/// admin there (0 = OS-chosen), `faults` injected (chance rules drawing from `fault_seed`), and
+/// usage hints on stdout; at exit, the faults fired.
 ///
 /// # Errors
 /// When the server cannot start or a file cannot be written.
@@ -108,8 +109,20 @@ pub async fn run_standalone(
     namespace: String,
     limits: Limits,
     proxy_port: Option<u16>,
+    faults: Vec<FaultRule>,
+    fault_seed: u64,
 ) -> anyhow::Result<()> {
     let server = ApiServer::start_with_limits(Options::default(), limits).await?;
+    if !faults.is_empty() {
+        println!(
+            "injecting {} fault rule(s), seed {fault_seed}",
+            faults.len()
+        );
+    }
+    server.seed_faults(fault_seed);
+    for rule in faults {
+        server.inject(rule);
+    }
     let token = format!("admin.{}", uuid::Uuid::new_v4().simple());
     server.add_token(&token, ADMIN, None);
     println!(
@@ -147,6 +160,10 @@ pub async fn run_standalone(
     let stop = stop_signal()?;
     println!("serving until Ctrl-C (or SIGTERM)");
     stop.await?;
+    let fired = server.faults_fired();
+    if !fired.is_empty() {
+        println!("faults fired: {fired:?}");
+    }
     server.shutdown().await;
     Ok(())
 }

@@ -148,6 +148,17 @@ impl Store {
         Some(lease)
     }
 
+    /// Loses every lease, as a server restored from an empty backing store: the revision is
+    /// bumped by one and everything before it counts as compacted (a watch from any earlier
+    /// resourceVersion gets `410 Expired`); the write history, a record for tests, stays.
+    pub fn lose_objects(&mut self) {
+        self.objects.clear();
+        self.events.clear();
+        self.revision += 1;
+        self.compacted = self.revision;
+        self.changes.send_replace(self.revision);
+    }
+
     /// The accepted writes in the window.
     pub fn history(&self) -> impl Iterator<Item = &WriteRecord> {
         self.history.iter()

@@ -3,6 +3,7 @@
 
 mod artifact;
 mod auth;
+mod chaos;
 mod cli;
 mod cli_lock;
 mod construction;

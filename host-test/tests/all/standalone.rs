@@ -20,8 +20,18 @@ fn host_test() -> Command {
     Command::new(env!("CARGO_BIN_EXE_host-test"))
 }
 
+/// The rest of a child's stdout.
+type Stdout = tokio::io::Lines<BufReader<tokio::process::ChildStdout>>;
+
 /// Starts `host-test apiserver ARGS`; returns it with its stdout up to "serving until".
 async fn start(args: &[&str]) -> (Child, Vec<String>) {
+    let (child, out, _) = start_reading(args).await;
+    (child, out)
+}
+
+/// [`start`], with the rest of its stdout to read (it must be read: a closed stdout fails the
+/// server's last words).
+async fn start_reading(args: &[&str]) -> (Child, Vec<String>, Stdout) {
     let mut child = host_test()
         .arg("apiserver")
         .args(args)
@@ -46,7 +56,7 @@ async fn start(args: &[&str]) -> (Child, Vec<String>) {
         out.last().is_some_and(|l| l.starts_with("serving until")),
         "{out:?}"
     );
-    (child, out)
+    (child, out, lines)
 }
 
 /// Stops it with SIGTERM, as a service manager would, and expects a clean exit.
@@ -196,6 +206,61 @@ async fn a_proxy_port_that_is_not_a_port_is_refused() {
     let stderr = refused(&["--proxy-port", "65536"]).await;
     assert!(
         stderr.contains("--proxy-port \"65536\" is not a port"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn faults_from_the_command_line_are_injected_and_counted_at_exit() {
+    let root = tempfile::tempdir().unwrap();
+    let kubeconfig = root.path().join("kubeconfig");
+    let kc = kubeconfig.to_str().unwrap();
+    let args = [
+        "--kubeconfig",
+        kc,
+        "--faults",
+        "503:n=1:verb=list",
+        "--fault-seed",
+        "7",
+    ];
+    let (child, out, mut rest) = start_reading(&args).await;
+    assert!(
+        out.contains(&"injecting 1 fault rule(s), seed 7".to_owned()),
+        "{out:?}"
+    );
+    let run = Command::new("kubectl")
+        .args(["--kubeconfig", kc, "get", "leases"])
+        .kill_on_drop(true)
+        .output();
+    let failed = tokio::time::timeout(NEVER_HANGS, run)
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success());
+    assert!(
+        stderr.contains("the server is currently unable to handle the request"),
+        "{stderr}"
+    );
+    let (_, stderr) = kubectl(["--kubeconfig", kc, "get", "leases"]).await;
+    assert_eq!(stderr.trim(), "No resources found in default namespace.");
+    let last_words = tokio::spawn(async move {
+        let mut lines = Vec::new();
+        while let Ok(Some(line)) = rest.next_line().await {
+            lines.push(line);
+        }
+        lines
+    });
+    stop(child).await;
+    let last_words = last_words.await.unwrap();
+    assert_eq!(last_words, [r#"faults fired: {"unavailable": 1}"#]);
+}
+
+#[tokio::test]
+async fn a_bad_fault_spec_is_refused_naming_the_rule() {
+    let stderr = refused(&["--faults", "503:p=0.1,teapot:p=1"]).await;
+    assert!(
+        stderr.contains(r#"--faults: fault rule 2 "teapot:p=1": unknown fault kind "teapot""#),
         "{stderr}"
     );
 }

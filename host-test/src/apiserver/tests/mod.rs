@@ -240,12 +240,16 @@ fn gojson_item(v: &Value) -> String {
 
 mod access;
 mod apply;
+mod faults;
+mod faults_conn;
+mod faults_watch;
 mod files;
 mod history;
 mod lease_manager;
 mod peers;
 mod proxy;
 mod reads;
+mod restart;
 mod slow_clients;
 mod stream;
 mod watch_events;

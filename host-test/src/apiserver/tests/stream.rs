@@ -60,6 +60,29 @@ impl RawWatch {
         RawWatch::open_on(Box::new(tcp), &request).await
     }
 
+    /// Sends `method path` with the test token and `body` (JSON) and reads the response head.
+    pub async fn request(
+        server: &ApiServer,
+        method: &str,
+        path: &str,
+        body: &str,
+    ) -> (RawWatch, String) {
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            server.addr(),
+            body.len()
+        );
+        RawWatch::open_on(Box::new(tls(server).await), &request).await
+    }
+
+    /// Reads until the server closes the connection; the bytes after the head are in `raw`.
+    pub async fn until_closed(&mut self) {
+        tokio::time::timeout(NEVER_HANGS, async { while self.read().await {} })
+            .await
+            .expect("the server closes the connection");
+    }
+
     /// Sends `request` on `io` and reads the response head.
     async fn open_on(mut io: Box<dyn Connection>, request: &str) -> (RawWatch, String) {
         io.write_all(request.as_bytes()).await.expect("send");
