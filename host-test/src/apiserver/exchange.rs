@@ -18,6 +18,8 @@ pub(crate) struct Req {
     pub user_agent: Option<String>,
     pub body: Bytes,
     pub user: String,
+    /// A watch ends once it has sent what is already stored (the `WatchCut` fault).
+    pub cut_watch: bool,
 }
 
 /// A response: code, body (or a stream of chunks), content type and extra headers.

@@ -14,9 +14,14 @@
 mod apply;
 mod discovery;
 mod exchange;
+mod fault_replies;
+mod fault_wire;
+mod faults;
+mod faults_spec;
 mod gojson;
 mod handlers;
 mod lease;
+mod lifecycle;
 mod limits;
 mod managed_fields;
 mod microtime;
@@ -45,6 +50,8 @@ use std::sync::{Arc, Mutex};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+pub use faults::{Fault, FaultRule};
+pub use faults_spec::{FAULT_SPEC_HELP, parse_fault_spec};
 pub use limits::Limits;
 pub use standalone::run_standalone;
 
@@ -122,8 +129,10 @@ pub struct RequestRecord {
     pub user: Option<String>,
     /// The raw request body.
     pub body: Vec<u8>,
-    /// The response status code.
+    /// The response status code (0 when a fault sent no reply: a reset or a hang).
     pub status: u16,
+    /// The kind of fault that hit the request ([`Fault::kind`]), if one did.
+    pub fault: Option<&'static str>,
 }
 
 /// Who a bearer token authenticates as.
@@ -146,6 +155,8 @@ pub(crate) struct Shared {
     pub open_watches: AtomicUsize,
     /// How many of the next watches are answered as if their resourceVersion were compacted.
     pub expire_watches: AtomicUsize,
+    /// The fault rules and the counts of fired faults.
+    pub faults: Mutex<faults::Faults>,
 }
 
 /// A running emulated apiserver. Clones share the server; the accept loop stops when the last
@@ -154,8 +165,9 @@ pub(crate) struct Shared {
 pub struct ApiServer {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    ca_pem: Arc<str>,
-    accept: Arc<AcceptTask>,
+    tls: Arc<tls::Serving>,
+    /// The HTTPS accept loop (replaced on a restart).
+    accept: Arc<Mutex<Option<AcceptTask>>>,
     /// The `kubectl proxy`-like listener, while one runs.
     proxy: Arc<Mutex<Option<proxy_listener::ProxyListener>>>,
 }
@@ -185,8 +197,7 @@ impl ApiServer {
     /// # Errors
     /// When the certificates cannot be made or the port cannot be bound.
     pub async fn start_with_limits(options: Options, limits: Limits) -> anyhow::Result<ApiServer> {
-        let pki = tls::Pki::mint()?;
-        let acceptor = pki.acceptor()?;
+        let tls = Arc::new(tls::Serving::mint()?);
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -196,15 +207,16 @@ impl ApiServer {
             requests: Mutex::new(VecDeque::new()),
             open_watches: AtomicUsize::new(0),
             expire_watches: AtomicUsize::new(0),
+            faults: Mutex::new(faults::Faults::default()),
             limits,
         });
-        let front = routes::Front::Tls(acceptor);
+        let front = routes::Front::Tls(Arc::clone(&tls));
         let task = tokio::spawn(routes::accept_loop(listener, front, Arc::clone(&shared)));
         Ok(ApiServer {
             shared,
             addr,
-            ca_pem: pki.ca_pem.into(),
-            accept: Arc::new(AcceptTask(task)),
+            tls,
+            accept: Arc::new(Mutex::new(Some(AcceptTask(task)))),
             proxy: Arc::new(Mutex::new(None)),
         })
     }
@@ -219,9 +231,10 @@ impl ApiServer {
         self.addr
     }
 
-    /// The CA certificate (PEM) that signed the serving certificate: what goes into `ca.crt`.
+    /// The CA certificate (PEM) that signed the serving certificate: what goes into `ca.crt`
+    /// (a new one after [`ApiServer::rotate_certificate`] with a new CA).
     pub fn ca_pem(&self) -> String {
-        self.ca_pem.to_string()
+        self.tls.ca_pem()
     }
 
     /// Accepts `token` as `user`; `namespaces` limits the namespaces it may use (`None` = all),
@@ -288,7 +301,7 @@ impl ApiServer {
         token: &str,
         namespace: &str,
     ) -> anyhow::Result<()> {
-        standalone::write_service_account_dir(dir, &self.ca_pem, token, namespace)
+        standalone::write_service_account_dir(dir, &self.ca_pem(), token, namespace)
     }
 
     /// Writes a kubeconfig for this server: the URL, the CA as `certificate-authority-data`,
@@ -302,13 +315,13 @@ impl ApiServer {
         token: &str,
         namespace: &str,
     ) -> anyhow::Result<()> {
-        standalone::write_kubeconfig(path, &self.url(), &self.ca_pem, token, namespace)
+        standalone::write_kubeconfig(path, &self.url(), &self.ca_pem(), token, namespace)
     }
 
     /// Stops serving: closes the ports (the proxy listener's too) and cuts the open
     /// connections, as a stopped apiserver does.
     pub async fn shutdown(self) {
-        self.accept.0.abort();
+        self.stop_accepting().await;
         self.stop_proxy_listener().await;
     }
 }

@@ -25,13 +25,15 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
-use tokio_rustls::TlsAcceptor;
 
 use super::exchange::{Query, Reply, Req};
+use super::fault_wire::{self, Cut, Served};
+use super::faults::{self, Fault, Target};
 use super::limits::{Limits, push_bounded};
 use super::proxy_listener::accepts_host;
 use super::selectors::FieldSelector;
 use super::status::{GROUP, Status};
+use super::tls::Serving;
 use super::{Identity, RequestRecord, Shared, discovery, handlers, lock, watch_options};
 
 /// The request body limit kube-apiserver applies (3 MiB).
@@ -40,8 +42,9 @@ const MAX_BODY: usize = 3 * 1024 * 1024;
 /// How a listener's connections reach the pipeline, and who their callers are.
 #[derive(Clone)]
 pub(crate) enum Front {
-    /// HTTPS; a caller is whom its bearer token authenticates as.
-    Tls(TlsAcceptor),
+    /// HTTPS (with the certificate being served when a connection comes in); a caller is
+    /// whom its bearer token authenticates as.
+    Tls(Arc<Serving>),
     /// Plain http, as a `kubectl proxy` in front of the server: only a local `Host` passes,
     /// and a request without an `Authorization` header is served as this identity (one with
     /// the header is passed on as it is, as kubectl proxy's bearer-token transport does).
@@ -70,10 +73,10 @@ pub(crate) async fn accept_loop(listener: TcpListener, front: Front, shared: Arc
         let shared = Arc::clone(&shared);
         connections.spawn(async move {
             match front {
-                Front::Tls(acceptor) => {
+                Front::Tls(serving) => {
                     // A failed or stalled handshake (a client that does not trust the CA, or
                     // one that sends nothing) just ends here, closing the socket.
-                    let handshake = acceptor.accept(tcp);
+                    let handshake = serving.acceptor().accept(tcp);
                     if let Ok(Ok(tls)) =
                         tokio::time::timeout(shared.limits.tls_accept_timeout, handshake).await
                     {
@@ -89,25 +92,32 @@ pub(crate) async fn accept_loop(listener: TcpListener, front: Front, shared: Arc
 /// Serves HTTP/1.1 requests on one established connection (TLS, or plain behind a proxy
 /// identity); a client that does not send a request's headers within the header-read timeout
 /// is disconnected.
+/// A fault may close the connection (dropping it, and whatever reply is under way).
 async fn serve_connection<I>(io: I, shared: Arc<Shared>, proxy: Option<Arc<Identity>>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let limits: Limits = shared.limits.clone();
+    let cut = Cut::default();
+    let closer = cut.clone();
     let svc = service_fn(move |req| {
         let shared = Arc::clone(&shared);
         let proxy = proxy.clone();
-        async move { Ok::<_, Infallible>(handle(shared, proxy.as_deref(), req).await) }
+        let cut = cut.clone();
+        async move { Ok::<_, Infallible>(handle(shared, proxy.as_deref(), req, &cut).await) }
     });
-    let _ = http1::Builder::new()
+    let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
-        .serve_connection(TokioIo::new(io), svc)
-        .await;
+        .serve_connection(TokioIo::new(io), svc);
+    tokio::select! {
+        _ = connection => {}
+        () = closer.fired() => {}
+    }
 }
 
 /// Response bodies: whole, or streamed.
-type ResponseBody = BoxBody<Bytes, Infallible>;
+pub(crate) type ResponseBody = BoxBody<Bytes, Infallible>;
 
 /// A body fed by a channel; ends when the sender is dropped.
 struct ChannelBody(mpsc::Receiver<Bytes>);
@@ -192,6 +202,7 @@ async fn handle(
     shared: Arc<Shared>,
     proxy: Option<&Identity>,
     req: Request<Incoming>,
+    cut: &Cut,
 ) -> Response<ResponseBody> {
     let (parts, body) = req.into_parts();
     if proxy.is_some() && !request_host(&parts).is_some_and(|h| accepts_host(&h)) {
@@ -212,12 +223,13 @@ async fn handle(
         _ => authenticate(&shared, authorization.as_deref()),
     };
     let user = identity.as_ref().map(|i| i.user.clone());
-    let (reply, body) = match identity {
-        None => (Status::unauthorized().into(), Bytes::new()),
+    let refused = |status: Status| (Served::Reply(status.into()), Bytes::new(), None);
+    let (served, body, fault) = match identity {
+        None => refused(Status::unauthorized()),
         Some(identity) => match read_body(body).await {
-            Err(too_large) => (too_large.into(), Bytes::new()),
+            Err(too_large) => refused(too_large),
             Ok(bytes) => {
-                let req = Req {
+                let mut req = Req {
                     method: parts.method.clone(),
                     path: parts.uri.path().to_owned(),
                     query: Query::parse(parts.uri.query()),
@@ -226,8 +238,11 @@ async fn handle(
                     user_agent: user_agent.clone(),
                     body: bytes.clone(),
                     user: identity.user.clone(),
+                    cut_watch: false,
                 };
-                (dispatch(&shared, &req, &identity), bytes)
+                let fault = fault_target(&req, |target| faults::pick(&shared, target));
+                let served = fault_wire::serve(&shared, &mut req, &identity, fault.as_ref());
+                (served, bytes, fault)
             }
         },
     };
@@ -241,18 +256,19 @@ async fn handle(
         has_authorization: authorization.is_some(),
         user,
         body: body.to_vec(),
-        status: reply.code,
+        status: served.status(),
+        fault: fault.as_ref().map(Fault::kind),
     };
     push_bounded(
         &mut lock(&shared.requests),
         record,
         shared.limits.request_log_window,
     );
-    response(reply)
+    served.respond(cut).await
 }
 
 /// The hyper response for a reply, with the headers every kube-apiserver response carries.
-fn response(reply: Reply) -> Response<ResponseBody> {
+pub(crate) fn response(reply: Reply) -> Response<ResponseBody> {
     let body = match reply.stream {
         Some(rx) => ChannelBody(rx).boxed(),
         None => Full::new(Bytes::from(reply.body)).boxed(),
@@ -280,43 +296,76 @@ fn response(reply: Reply) -> Response<ResponseBody> {
     response
 }
 
+/// Where a request goes: a Lease verb on a route, a failure before any, or elsewhere
+/// (discovery).
+enum Routed<'a> {
+    Lease(LeaseRoute<'a>, &'static str),
+    Refused(Status),
+    Elsewhere,
+}
+
+/// Routes a request (`path` is its path without a trailing slash).
+fn route<'a>(req: &Req, path: &'a str) -> Routed<'a> {
+    let segs: Vec<&str> = path.split('/').skip(1).collect();
+    const GV: [&str; 3] = ["apis", GROUP, "v1"];
+    if segs.len() < 3 || segs[..3] != GV {
+        return Routed::Elsewhere;
+    }
+    let route = match segs[3..] {
+        [] => return Routed::Elsewhere,
+        ["leases"] => LeaseRoute::new("", ""),
+        ["namespaces", ns, "leases"] => LeaseRoute::new(ns, ""),
+        ["namespaces", ns, "leases", name] => LeaseRoute::new(ns, name),
+        // Deprecated since 1.11 and still served: always a watch, `{name}` the selector.
+        ["watch", "leases"] => LeaseRoute::watch("", ""),
+        ["watch", "namespaces", ns, "leases"] => LeaseRoute::watch(ns, ""),
+        ["watch", "namespaces", ns, "leases", name] => LeaseRoute::watch(ns, name),
+        _ => return Routed::Refused(Status::path_not_found()),
+    };
+    match route.verb(&req.method, &req.query) {
+        Some(verb) => Routed::Lease(route, verb),
+        None => Routed::Refused(Status::method_not_allowed()),
+    }
+}
+
+/// The one name a list or watch selects by `fieldSelector` (a plain name only).
+fn selected_name(req: &Req) -> Option<String> {
+    FieldSelector::parse_syntax(req.query.get("fieldSelector").unwrap_or_default())
+        .ok()
+        .and_then(|f| f.exact_name().map(str::to_owned))
+        .filter(|n| !n.is_empty() && !n.contains('/'))
+}
+
+/// Runs `pick` on what a Lease API request is (verb, and the lease its path or field selector
+/// names); other requests get no fault.
+fn fault_target(req: &Req, pick: impl FnOnce(&Target<'_>) -> Option<Fault>) -> Option<Fault> {
+    let path = req.path.trim_end_matches('/');
+    let Routed::Lease(route, verb) = route(req, path) else {
+        return None;
+    };
+    let selected = selected_name(req).filter(|_| route.name.is_empty());
+    let name = selected.as_deref().unwrap_or(route.name);
+    pick(&Target { verb, name })
+}
+
 /// Authorizes and routes one authenticated request.
 pub(crate) fn dispatch(shared: &Arc<Shared>, req: &Req, identity: &Identity) -> Reply {
     let path = req.path.trim_end_matches('/').to_owned();
-    let segs: Vec<&str> = path.split('/').skip(1).collect();
-    const GV: [&str; 3] = ["apis", GROUP, "v1"];
-    if segs.len() >= 3 && segs[..3] == GV {
-        let rest = &segs[3..];
-        let route = match rest {
-            [] => return discovery::get(req, &path),
-            ["leases"] => LeaseRoute::new("", ""),
-            ["namespaces", ns, "leases"] => LeaseRoute::new(ns, ""),
-            ["namespaces", ns, "leases", name] => LeaseRoute::new(ns, name),
-            // Deprecated since 1.11 and still served: always a watch, `{name}` the selector.
-            ["watch", "leases"] => LeaseRoute::watch("", ""),
-            ["watch", "namespaces", ns, "leases"] => LeaseRoute::watch(ns, ""),
-            ["watch", "namespaces", ns, "leases", name] => LeaseRoute::watch(ns, name),
-            _ => return Status::path_not_found().into(),
-        };
-        let Some(verb) = route.verb(&req.method, &req.query) else {
-            return Status::method_not_allowed().into();
-        };
-        let allowed = identity.namespaces.as_ref().is_none_or(|list| {
-            !route.namespace.is_empty() && list.iter().any(|n| n == route.namespace)
-        });
-        if !allowed {
-            // A list or watch selecting one name is authorized (and refused) for that name.
-            let selected =
-                FieldSelector::parse_syntax(req.query.get("fieldSelector").unwrap_or_default())
-                    .ok()
-                    .and_then(|f| f.exact_name().map(str::to_owned))
-                    .filter(|n| route.name.is_empty() && !n.is_empty() && !n.contains('/'));
-            let name = selected.as_deref().unwrap_or(route.name);
-            return Status::forbidden(&identity.user, verb, route.namespace, name).into();
-        }
-        return handlers::lease(shared, req, verb, route.namespace, route.name);
+    let (route, verb) = match route(req, &path) {
+        Routed::Lease(route, verb) => (route, verb),
+        Routed::Refused(status) => return status.into(),
+        Routed::Elsewhere => return discovery::get(req, &path),
+    };
+    let allowed = identity.namespaces.as_ref().is_none_or(|list| {
+        !route.namespace.is_empty() && list.iter().any(|n| n == route.namespace)
+    });
+    if !allowed {
+        // A list or watch selecting one name is authorized (and refused) for that name.
+        let selected = selected_name(req).filter(|_| route.name.is_empty());
+        let name = selected.as_deref().unwrap_or(route.name);
+        return Status::forbidden(&identity.user, verb, route.namespace, name).into();
     }
-    discovery::get(req, &path)
+    handlers::lease(shared, req, verb, route.namespace, route.name)
 }
 
 /// A lease resource path.

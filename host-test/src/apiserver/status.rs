@@ -65,7 +65,12 @@ impl Details {
 
 impl Status {
     /// A failure with `code` = HTTP code.
-    fn failure(http: u16, reason: &'static str, message: String, details: Option<Details>) -> Self {
+    pub(super) fn failure(
+        http: u16,
+        reason: &'static str,
+        message: String,
+        details: Option<Details>,
+    ) -> Self {
         let details = details.map(Box::new);
         Status {
             http,

@@ -148,6 +148,15 @@ impl Store {
         Some(lease)
     }
 
+    /// Loses every lease, as a server restored from an empty backing store: the revision goes
+    /// on and everything up to it counts as compacted (watches from before get `410
+    /// Expired`); the write history, a record for tests, stays.
+    pub fn lose_objects(&mut self) {
+        self.objects.clear();
+        self.events.clear();
+        self.compacted = self.revision;
+    }
+
     /// The accepted writes in the window.
     pub fn history(&self) -> impl Iterator<Item = &WriteRecord> {
         self.history.iter()

@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::exchange::{Reply, Req};
+use super::exchange::{Query, Reply, Req};
 use super::gojson;
 use super::lease::{API_VERSION, Lease};
 use super::limits::Limits;
@@ -105,6 +105,23 @@ fn expired_line(from: u64, compacted: Compacted) -> Bytes {
     event_line("ERROR", &status.to_value())
 }
 
+/// 200 with one ERROR event: a 410 `Expired` for a watch from revision `from`, as if the
+/// changes after it had just been compacted.
+fn expired_from(shared: &Shared, from: u64) -> Reply {
+    let oldest = lock(&shared.store).revision();
+    let (tx, rx) = mpsc::channel::<Bytes>(1);
+    let _ = tx.try_send(expired_line(from, Compacted { oldest }));
+    let mut reply = Reply::json(200, Vec::new());
+    reply.stream = Some(rx);
+    reply
+}
+
+/// [`expired_from`] for a watch with these query parameters (the `Expired` fault).
+pub(crate) fn expired_reply(shared: &Shared, query: &Query) -> Reply {
+    let rv = query.get("resourceVersion").unwrap_or_default();
+    expired_from(shared, super::handlers::parse_rv(rv).unwrap_or(0))
+}
+
 /// When the next BOOKMARK is due (the watch cache's `nextBookmarkTime`): one interval from
 /// now, but no later than shortly before the deadline; none once that moment has passed.
 fn next_bookmark(now: Instant, deadline: Instant, limits: &Limits) -> Option<Instant> {
@@ -147,19 +164,14 @@ pub(crate) fn start(
         output,
         include_object: req.query.get("includeObject").map(str::to_owned),
     };
-    let (tx, rx) = mpsc::channel::<Bytes>(64);
     let expire = shared
         .expire_watches
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
         .is_ok();
     if expire {
-        let oldest = lock(&shared.store).revision();
-        let line = expired_line(filter.options.from, Compacted { oldest });
-        let _ = tx.try_send(line);
-        let mut reply = Reply::json(200, Vec::new());
-        reply.stream = Some(rx);
-        return Ok(reply);
+        return Ok(expired_from(shared, filter.options.from));
     }
+    let (tx, rx) = mpsc::channel::<Bytes>(64);
     let (mut opening, seen, changes) = {
         let store = lock(&shared.store);
         let mut opening = Vec::new();
@@ -184,6 +196,7 @@ pub(crate) fn start(
     };
     let open = OpenWatch::enter(shared);
     let shared = Arc::clone(shared);
+    let cut = req.cut_watch;
     tokio::spawn(async move {
         let _open = open;
         let stream = async {
@@ -192,7 +205,7 @@ pub(crate) fn start(
                     return;
                 }
             }
-            follow(&shared, &filter, &tx, seen, changes, deadline).await;
+            follow(&shared, &filter, &tx, seen, changes, deadline, cut).await;
         };
         // At the deadline the stream is dropped with the sender: the body ends, no event.
         let _ = tokio::time::timeout_at(deadline, stream).await;
@@ -203,7 +216,8 @@ pub(crate) fn start(
 }
 
 /// Sends every change after revision `seen` as it is stored, and bookmarks when due, until
-/// the client goes away (or the caller's deadline drops this future).
+/// the client goes away (or the caller's deadline drops this future); with `cut`, only the
+/// changes already stored (the stream then ends, and the fault layer cuts the connection).
 async fn follow(
     shared: &Shared,
     filter: &Filter,
@@ -211,6 +225,7 @@ async fn follow(
     mut seen: u64,
     mut changes: tokio::sync::watch::Receiver<u64>,
     deadline: Instant,
+    cut: bool,
 ) {
     let limits = &shared.limits;
     let mut bookmark_at = next_bookmark(Instant::now(), deadline, limits);
@@ -227,6 +242,9 @@ async fn follow(
                     }
                 }
                 seen = seen.max(revision);
+                if cut {
+                    return;
+                }
             }
             Err(compacted) => {
                 let _ = tx.send(expired_line(seen, compacted)).await;
