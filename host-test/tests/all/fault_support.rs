@@ -77,11 +77,8 @@ pub async fn short_timeout_client(
     timeout_ms: u32,
 ) -> (Replica, ClientHandle) {
     let account = cluster.account(name).unwrap();
-    let mut replica = cluster
-        .host
-        .instantiate(cluster.sandbox(&account))
-        .await
-        .unwrap();
+    // The pod's sandbox; its in-cluster client goes unused.
+    let (mut replica, _) = cluster.replica(&account).await.unwrap();
     let config = Config {
         base_url: cluster.api.url(),
         namespace: NS.into(),
