@@ -239,7 +239,8 @@ mod tests {
         assert_eq!(p.backoff_ms(1, 25), 50);
         assert_eq!(p.backoff_ms(1, 26), 25);
         assert_eq!(p.backoff_ms(2, 0), 50);
-        assert_eq!(p.backoff_ms(2, u64::MAX), 50 + u64::MAX % 51);
+        assert_eq!(p.backoff_ms(2, 75), 74);
+        assert_eq!(p.backoff_ms(2, u64::MAX), 50); // 2^64 - 1 is a multiple of 51
         assert_eq!(p.backoff_ms(5, 0), 400);
         for n in 6..40 {
             assert_eq!(p.backoff_ms(n, 0), 500);
