@@ -30,6 +30,7 @@ pub mod micro_time;
 pub mod names;
 pub mod pem;
 pub mod request;
+pub mod retry;
 pub mod status;
 pub mod token;
 pub mod watch;

@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::go_json::quoted;
 use crate::lease::{Lease, LeaseList, Preconditions};
 use crate::names::dns1123_subdomain_error;
+use crate::retry::Verb;
 use crate::status::{Operation, error_for};
 
 /// The HTTP methods the Lease API uses.
@@ -59,11 +60,19 @@ pub struct Call<T> {
 }
 
 impl<T> Call<T> {
+    /// Whether the request reads or writes, for the retry rules.
+    pub fn verb(&self) -> Verb {
+        match self.request.method {
+            Method::Get => Verb::Read,
+            Method::Post | Method::Put | Method::Delete => Verb::Write,
+        }
+    }
+
     /// The operation's result for `response`.
     ///
     /// # Errors
     /// The typed error for a non-success status, or `Decode` for an unreadable success body.
-    pub fn finish(self, response: ApiResponse) -> Result<T, Error> {
+    pub fn finish(&self, response: ApiResponse) -> Result<T, Error> {
         match (response.status, self.on_not_found) {
             (200..=299, _) => (self.read)(&response.body),
             (404, Some(absent)) => Ok(absent()),
@@ -306,6 +315,25 @@ mod tests {
             Err(Error::InvalidArgument(m)) => m,
             other => panic!("expected invalid-argument, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn gets_and_lists_are_reads_and_the_rest_writes() {
+        let lease = Lease {
+            name: "x".into(),
+            resource_version: Some("9".into()),
+            ..Lease::default()
+        };
+        let pre = Preconditions::default();
+        assert_eq!(client().get("x").unwrap().verb(), Verb::Read);
+        assert_eq!(client().list().verb(), Verb::Read);
+        assert_eq!(client().update(&lease).unwrap().verb(), Verb::Write);
+        assert_eq!(client().delete("x", &pre).unwrap().verb(), Verb::Write);
+        let new = Lease {
+            resource_version: None,
+            ..lease
+        };
+        assert_eq!(client().create(new).unwrap().verb(), Verb::Write);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! The shell (`shell::locker`) runs these against the apiserver and the clocks.
 
 pub mod options;
+pub mod recovery;
 pub mod rules;
 
 use crate::prelude::*;

@@ -1,5 +1,6 @@
 //! The `wasi:http` round trip: one request, a deadline over the whole exchange (connect,
-//! first byte, every body read), and a capped response body.
+//! first byte, every body read), and a capped response body. A failure says whether the
+//! request surely never left (no name, no connection, no TLS session), for the retry rules.
 
 use crate::prelude::*;
 use alloc::vec;
@@ -16,6 +17,7 @@ use wasi::io::streams::StreamError;
 use crate::config::{ClientConfig, Scheme};
 use crate::error::Error;
 use crate::request::{ApiRequest, ApiResponse, Method};
+use crate::retry::Failed;
 use crate::token::Token;
 
 /// Success responses larger than this are refused (a Lease is a few hundred bytes; a list of
@@ -38,17 +40,17 @@ pub struct Head {
     pub url: String,
 }
 
-/// Sends `request` to the client's apiserver and reads the response, all within the client's
-/// timeout (writing the body included).
+/// Sends `request` to the client's apiserver and reads the response, all by `deadline`
+/// (monotonic ns; writing the body included).
 pub fn send(
     config: &ClientConfig,
     request: &ApiRequest,
     token: Option<&Token>,
-) -> Result<ApiResponse, Error> {
+    deadline: u64,
+) -> Result<ApiResponse, Failed> {
     let timeout_ns = u64::from(config.timeout_ms) * 1_000_000;
-    let deadline = monotonic_clock::now().saturating_add(timeout_ns);
     let head = start(config, request, token, deadline, timeout_ns)?;
-    finish(head, deadline, config.timeout_ms)
+    finish(head, deadline, config.timeout_ms).map_err(Failed::sent)
 }
 
 /// Reads the body of a response whose head arrived, by `deadline`: all of a success (up to
@@ -101,25 +103,29 @@ pub fn start(
     token: Option<&Token>,
     deadline: u64,
     between_bytes_ns: u64,
-) -> Result<Head, Error> {
+) -> Result<Head, Failed> {
     let url = format!("{}{}", config.base_url, request.path);
     let timeout_ns = u64::from(config.timeout_ms) * 1_000_000;
-    let outgoing = build(config, request, token)?;
+    let outgoing = build(config, request, token).map_err(Failed::unsent)?;
     let body = outgoing
         .body()
-        .map_err(|()| Error::Transport("request body unavailable".into()))?;
+        .map_err(|()| Failed::unsent(Error::Transport("request body unavailable".into())))?;
     let options = RequestOptions::new();
     // A host may not support some timeouts; the deadline below still holds.
     let _ = options.set_connect_timeout(Some(timeout_ns));
     let _ = options.set_first_byte_timeout(Some(timeout_ns));
     let _ = options.set_between_bytes_timeout(Some(between_bytes_ns));
-    let future =
-        outgoing_handler::handle(outgoing, Some(options)).map_err(|e| transport(&url, &e))?;
+    let future = outgoing_handler::handle(outgoing, Some(options))
+        .map_err(|e| failure(&url, &e, config.timeout_ms))?;
     let bytes = request.body.as_deref().unwrap_or_default();
     let response = match write_body(body, bytes, deadline, &url) {
         Ok(()) => outcome(&future, deadline, &url, config.timeout_ms),
         Err(Written::TimedOut) => {
-            return Err(timed_out("sending the request to", &url, config.timeout_ms));
+            return Err(Failed::sent(timed_out(
+                "sending the request to",
+                &url,
+                config.timeout_ms,
+            )));
         }
         // The connection failed while the body was going out: the response future holds what
         // really happened (an early answer, or the host's reason: TLS, refused, denied).
@@ -129,7 +135,13 @@ pub fn start(
     };
     let response = match response {
         Some(result) => result?,
-        None => return Err(timed_out("the answer from", &url, config.timeout_ms)),
+        None => {
+            return Err(Failed::sent(timed_out(
+                "the answer from",
+                &url,
+                config.timeout_ms,
+            )));
+        }
     };
     let status = response.status();
     let retry_after = {
@@ -140,9 +152,11 @@ pub fn start(
             .next()
             .map(|v| String::from_utf8_lossy(&v).into_owned())
     };
-    let body = response
-        .consume()
-        .map_err(|()| Error::Transport(format!("{url}: response body unavailable")))?;
+    let body = response.consume().map_err(|()| {
+        Failed::sent(Error::Transport(format!(
+            "{url}: response body unavailable"
+        )))
+    })?;
     Ok(Head {
         status,
         retry_after,
@@ -157,14 +171,16 @@ fn outcome(
     deadline: u64,
     url: &str,
     timeout_ms: u32,
-) -> Option<Result<IncomingResponse, Error>> {
+) -> Option<Result<IncomingResponse, Failed>> {
     if !wait(&future.subscribe(), deadline) {
         return None;
     }
     Some(match future.get() {
         Some(Ok(Ok(response))) => Ok(response),
-        Some(Ok(Err(code))) => Err(map_code(url, &code, timeout_ms)),
-        Some(Err(())) | None => Err(Error::Transport(format!("{url}: response already taken"))),
+        Some(Ok(Err(code))) => Err(failure(url, &code, timeout_ms)),
+        Some(Err(())) | None => Err(Failed::sent(Error::Transport(format!(
+            "{url}: response already taken"
+        )))),
     })
 }
 
@@ -219,16 +235,18 @@ enum Written {
     /// The deadline passed with bytes still unsent.
     TimedOut,
     /// The stream failed.
-    Failed(Error),
+    Failed(Failed),
 }
 
 /// Writes the body as fast as the host takes it (`check-write`), waiting on the stream's
 /// pollable against the deadline rather than blocking, then flushes and finishes it.
 fn write_body(body: OutgoingBody, bytes: &[u8], deadline: u64, url: &str) -> Result<(), Written> {
-    let failed = |e: StreamError| Written::Failed(stream_error(url, e));
+    let failed = |e: StreamError| Written::Failed(Failed::sent(stream_error(url, e)));
     {
         let stream = body.write().map_err(|()| {
-            Written::Failed(Error::Transport(format!("{url}: request body unavailable")))
+            Written::Failed(Failed::unsent(Error::Transport(format!(
+                "{url}: request body unavailable"
+            ))))
         })?;
         let pollable = stream.subscribe();
         let mut rest = bytes;
@@ -252,7 +270,7 @@ fn write_body(body: OutgoingBody, bytes: &[u8], deadline: u64, url: &str) -> Res
             }
         }
     }
-    OutgoingBody::finish(body, None).map_err(|e| Written::Failed(transport(url, &e)))
+    OutgoingBody::finish(body, None).map_err(|e| Written::Failed(Failed::sent(transport(url, &e))))
 }
 
 /// How reading a response body ended.
@@ -328,6 +346,39 @@ pub fn stream_error(url: &str, e: StreamError) -> Error {
 
 fn transport(url: &str, code: &ErrorCode) -> Error {
     map_code(url, code, 0)
+}
+
+/// The failure a host's error code stands for, sent or not.
+fn failure(url: &str, code: &ErrorCode, timeout_ms: u32) -> Failed {
+    Failed {
+        error: map_code(url, code, timeout_ms),
+        sent: !before_sending(code),
+    }
+}
+
+/// Whether `code` says the request never left: the name did not resolve, no connection or
+/// TLS session was made (the handshake ends before any HTTP byte is written), or the host
+/// refused it. Anything else — a reset, an incomplete or malformed answer, a timeout after
+/// connecting, a host's internal error — may come after the server acted on it.
+fn before_sending(code: &ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::DnsTimeout
+            | ErrorCode::DnsError(_)
+            | ErrorCode::DestinationNotFound
+            | ErrorCode::DestinationUnavailable
+            | ErrorCode::DestinationIpProhibited
+            | ErrorCode::DestinationIpUnroutable
+            | ErrorCode::ConnectionRefused
+            | ErrorCode::ConnectionTimeout
+            | ErrorCode::ConnectionLimitReached
+            | ErrorCode::TlsProtocolError
+            | ErrorCode::TlsCertificateError
+            | ErrorCode::TlsAlertReceived(_)
+            | ErrorCode::HttpRequestDenied
+            | ErrorCode::HttpRequestUriInvalid
+            | ErrorCode::HttpRequestMethodInvalid
+    )
 }
 
 /// Timeouts are `Timeout`; every other failure to get a response is `Transport`.

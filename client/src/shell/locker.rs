@@ -10,8 +10,10 @@ use crate::error::Error;
 use crate::lease::{Entry, Lease};
 use crate::lock::Hold;
 use crate::lock::options::{LockerConfig, LockerOptions};
+use crate::lock::recovery::{self, Keeping, Settled};
 use crate::lock::rules::{self, Now, Seen, Step};
 use crate::names::lease_name_for_domain;
+use crate::retry::Failed;
 use crate::shell::Client;
 use crate::shell::clock;
 use crate::shell::watch::Next;
@@ -39,6 +41,20 @@ pub enum Attempt {
         holder: String,
         /// Nanoseconds until the expiry rule lets this locker take it.
         expires_in_ns: u64,
+    },
+}
+
+/// What an attempt came to, with the case of a write that failed and did not happen.
+enum Tried {
+    /// The attempt's answer.
+    Done(Attempt),
+    /// The write failed with `error` and the lease read back (`lease`) shows it did not
+    /// happen: decide afresh from that read.
+    NotApplied {
+        /// The write's failure.
+        error: Error,
+        /// The lease as read back (`None`: absent).
+        lease: Option<Lease>,
     },
 }
 
@@ -98,50 +114,83 @@ impl Locker {
         }
     }
 
-    /// One attempt on `lease` as just read (`None`: absent).
+    /// One attempt on `lease` as just read (`None`: absent). A write whose reply was lost is
+    /// settled by reading the lease back: the hold if it names this write, else the error.
     pub fn attempt(
         &self,
         name: &str,
         lease: Option<&Lease>,
         annotations: &[Entry],
     ) -> Result<Attempt, Error> {
+        match self.try_once(name, lease, annotations)? {
+            Tried::Done(attempt) => Ok(attempt),
+            Tried::NotApplied { error, .. } => Err(error),
+        }
+    }
+
+    /// One attempt, all of it by one request deadline.
+    fn try_once(
+        &self,
+        name: &str,
+        lease: Option<&Lease>,
+        annotations: &[Entry],
+    ) -> Result<Tried, Error> {
+        let by = self.client.deadline();
         let now = clock::now();
         let seen = lease.map(|l| self.observe(name, l, now));
         let step = rules::step(lease, &self.config, now, seen.as_ref());
         let taking_over = step == Step::TakeOver;
-        let write = match step {
+        let base = match step {
             Step::Wait {
                 holder,
                 expires_in_ns,
             } => {
-                return Ok(Attempt::Wait {
+                return Ok(Tried::Done(Attempt::Wait {
                     holder,
                     expires_in_ns,
-                });
+                }));
             }
-            Step::Create => self.client.create(rules::acquired(
-                name,
-                None,
-                &self.config,
-                now.wall,
-                annotations,
-            )),
-            Step::TakeOver => self.client.update(&rules::acquired(
-                name,
-                lease,
-                &self.config,
-                now.wall,
-                annotations,
-            )),
+            Step::Create => None,
+            Step::TakeOver => lease,
         };
-        match write {
-            Ok(written) => Ok(Attempt::Held(self.hold(&written, now, None)?)),
-            // Someone wrote first, or (on a takeover) deleted the lease meanwhile. A 404 on a
-            // create is no race: the namespace is missing.
-            Err(e) if e.is_conflict() || e.is_already_exists() => Ok(Attempt::Raced),
-            Err(e) if e.is_not_found() && taking_over => Ok(Attempt::Raced),
-            Err(e) => Err(e),
+        let intended = rules::acquired(name, base, &self.config, now.wall, annotations);
+        let write_by = recovery::write_deadline(now.mono_ns, by);
+        let write = match base {
+            None => self.client.create_by(intended.clone(), write_by),
+            Some(_) => self.client.update_by(&intended, write_by),
+        };
+        let failed = match write {
+            Ok(written) => return Ok(Tried::Done(Attempt::Held(self.hold(&written, now, None)?))),
+            Err(failed) => failed,
+        };
+        let e = &failed.error;
+        // Someone wrote first, or (on a takeover) deleted the lease meanwhile. A 404 on a
+        // create is no race: the namespace is missing.
+        if e.is_conflict() || e.is_already_exists() || (e.is_not_found() && taking_over) {
+            return Ok(Tried::Done(Attempt::Raced));
         }
+        if !failed.outcome_unknown() {
+            return Err(failed.error);
+        }
+        let read = self.read_back(name, &failed, by)?;
+        match recovery::settle(read.as_ref(), &intended, None) {
+            Settled::Applied => {
+                let stored = read.as_ref().unwrap_or(&intended);
+                Ok(Tried::Done(Attempt::Held(self.hold(stored, now, None)?)))
+            }
+            Settled::NotApplied | Settled::Lost => Ok(Tried::NotApplied {
+                error: failed.error,
+                lease: read,
+            }),
+        }
+    }
+
+    /// Reads lease `name` back after a write that `failed` with an unknown outcome; when the
+    /// read fails too, the write's error is the answer (nothing is claimed either way).
+    fn read_back(&self, name: &str, failed: &Failed, by: u64) -> Result<Option<Lease>, Error> {
+        self.client
+            .get_by(name, by)
+            .map_err(|_| failed.error.clone())
     }
 
     /// Waits for the hold: while another holder has the lease, watches it and tries again the
@@ -156,7 +205,19 @@ impl Locker {
         let mut lease = self.client.get(name)?;
         let mut failures = 0;
         loop {
-            match self.attempt(name, lease.as_ref(), annotations)? {
+            let attempt = match self.try_once(name, lease.as_ref(), annotations)? {
+                Tried::Done(attempt) => attempt,
+                // The write failed and did not happen: back off, then decide from the read.
+                Tried::NotApplied { error, lease: read } => {
+                    if clock::monotonic_ns() >= deadline {
+                        return Err(error);
+                    }
+                    self.back_off(&mut failures, deadline);
+                    lease = read;
+                    continue;
+                }
+            };
+            match attempt {
                 Attempt::Held(hold) => return Ok(hold),
                 Attempt::Raced if clock::monotonic_ns() >= deadline => {
                     return Err(Error::Timeout(format!(
@@ -187,17 +248,21 @@ impl Locker {
                         Ok(Waited::Quiet) => lease = self.client.get(name)?,
                         // A broken watch or a 410: back off, then read afresh.
                         Ok(Waited::Broken) | Err(_) => {
-                            let pause = self.config.backoff.delay_ms(failures, clock::random_u64());
-                            failures += 1;
-                            clock::sleep_until(
-                                deadline.min(clock::monotonic_ns() + pause * 1_000_000),
-                            );
+                            self.back_off(&mut failures, deadline);
                             lease = self.client.get(name)?;
                         }
                     }
                 }
             }
         }
+    }
+
+    /// Sleeps the backoff after `failures` failures in a row (counting this one), never past
+    /// `deadline`.
+    fn back_off(&self, failures: &mut u32, deadline: u64) {
+        let pause = self.config.backoff.delay_ms(*failures, clock::random_u64());
+        *failures += 1;
+        clock::sleep_until(deadline.min(clock::monotonic_ns() + pause * 1_000_000));
     }
 
     /// Watches lease `name` from `rv` until it changes or `wake` (monotonic ns) comes.
@@ -240,29 +305,52 @@ impl Locker {
             .map(|_| ())
     }
 
-    /// Writes `change` of the lease while it still records `hold` (one retry after a race).
+    /// Writes `change` of the lease while it still records `hold` (once more after a race or
+    /// a write that did not happen), all by one request deadline. A write whose reply was lost
+    /// is settled by reading the lease back.
     fn rewrite(
         &self,
         hold: &Hold,
         change: &dyn Fn(&Lease, Now) -> Lease,
     ) -> Result<(Lease, Now), Error> {
+        let by = self.client.deadline();
+        let keeping = Keeping {
+            identity: &hold.identity,
+            acquire_time: hold.acquire_time,
+        };
         let mut tries = 0;
         loop {
-            let lease = match self.client.get(&hold.name)? {
+            let lease = match self.client.get_by(&hold.name, by)? {
                 Some(l) if rules::still_held(&l, &hold.identity, hold.acquire_time) => l,
                 other => return Err(rules::lost(&hold.name, other.as_ref())),
             };
             let now = clock::now();
-            match self.client.update(&change(&lease, now)) {
+            let intended = change(&lease, now);
+            let failed = match self
+                .client
+                .update_by(&intended, recovery::write_deadline(now.mono_ns, by))
+            {
                 Ok(written) => return Ok((written, now)),
-                Err(e) if (e.is_conflict() || e.is_not_found()) && tries == 0 => tries += 1,
-                Err(e) if e.is_conflict() || e.is_not_found() => {
-                    return Err(rules::lost(
-                        &hold.name,
-                        self.client.get(&hold.name).ok().flatten().as_ref(),
-                    ));
-                }
-                Err(e) => return Err(e),
+                Err(failed) => failed,
+            };
+            let raced = failed.error.is_conflict() || failed.error.is_not_found();
+            if raced && tries == 0 {
+                tries += 1;
+                continue;
+            }
+            if raced {
+                let read = self.client.get_by(&hold.name, by).ok().flatten();
+                return Err(rules::lost(&hold.name, read.as_ref()));
+            }
+            if !failed.outcome_unknown() {
+                return Err(failed.error);
+            }
+            let read = self.read_back(&hold.name, &failed, by)?;
+            match recovery::settle(read.as_ref(), &intended, Some(keeping)) {
+                Settled::Applied => return Ok((read.unwrap_or(intended), now)),
+                Settled::NotApplied if tries == 0 => tries += 1,
+                Settled::NotApplied => return Err(failed.error),
+                Settled::Lost => return Err(rules::lost(&hold.name, read.as_ref())),
             }
         }
     }

@@ -14,6 +14,7 @@ use crate::config::{self, ClientConfig, ExplicitConfig};
 use crate::error::{Error, redact_bytes};
 use crate::lease::{Lease, LeaseList, Preconditions};
 use crate::request::{ApiResponse, Call};
+use crate::retry::{Failed, RetryPolicy};
 use crate::status::{Operation, error_for};
 use crate::token::{CachedToken, Token};
 use core::cell::RefCell;
@@ -67,29 +68,51 @@ impl Client {
         self.config.base_url.to_string()
     }
 
+    /// The deadline (monotonic ns) of an operation starting now: the request timeout away.
+    /// Every operation, its retries included, ends by it.
+    pub fn deadline(&self) -> u64 {
+        monotonic_clock::now().saturating_add(u64::from(self.config.timeout_ms) * 1_000_000)
+    }
+
     /// GET one lease; `None` when absent.
     pub fn get(&self, name: &str) -> Result<Option<Lease>, Error> {
-        self.run(self.config.get(name)?)
+        self.get_by(name, self.deadline())
+    }
+
+    /// GET one lease by `by` (monotonic ns); `None` when absent.
+    pub fn get_by(&self, name: &str, by: u64) -> Result<Option<Lease>, Error> {
+        Ok(self.run(self.config.get(name)?, by)?)
     }
 
     /// POST a new lease.
     pub fn create(&self, lease: Lease) -> Result<Lease, Error> {
-        self.run(self.config.create(lease)?)
+        Ok(self.create_by(lease, self.deadline())?)
+    }
+
+    /// POST a new lease by `by` (monotonic ns); the failure says whether it may have been
+    /// applied.
+    pub fn create_by(&self, lease: Lease, by: u64) -> Result<Lease, Failed> {
+        self.run(self.config.create(lease).map_err(Failed::unsent)?, by)
     }
 
     /// PUT a lease conditional on its resourceVersion.
     pub fn update(&self, lease: &Lease) -> Result<Lease, Error> {
-        self.run(self.config.update(lease)?)
+        Ok(self.update_by(lease, self.deadline())?)
+    }
+
+    /// PUT a lease by `by` (monotonic ns); the failure says whether it may have been applied.
+    pub fn update_by(&self, lease: &Lease, by: u64) -> Result<Lease, Failed> {
+        self.run(self.config.update(lease).map_err(Failed::unsent)?, by)
     }
 
     /// DELETE a lease if the preconditions hold.
     pub fn delete(&self, name: &str, preconditions: &Preconditions) -> Result<(), Error> {
-        self.run(self.config.delete(name, preconditions)?)
+        Ok(self.run(self.config.delete(name, preconditions)?, self.deadline())?)
     }
 
     /// Every lease in the namespace.
     pub fn list(&self) -> Result<LeaseList, Error> {
-        self.run(self.config.list())
+        Ok(self.run(self.config.list(), self.deadline())?)
     }
 
     /// Opens a watch of lease `name` from `resource_version`; the server ends it after
@@ -110,6 +133,7 @@ impl Client {
         // The stream may stay quiet until the server's own timeout ends it.
         let quiet_ns = (u64::from(timeout_seconds) + 30) * 1_000_000_000;
         let result = http::start(&self.config, &request, token.as_ref(), deadline, quiet_ns)
+            .map_err(Error::from)
             .and_then(|head| {
                 if head.status == 200 {
                     return Watch::new(head);
@@ -132,23 +156,47 @@ impl Client {
         result.map_err(|e| e.redact(secret))
     }
 
+    /// Runs `call` by `by` (monotonic ns), trying again as the retry rules allow (reads after
+    /// any transient failure; writes only when they surely did nothing), waiting with jitter
+    /// from `wasi:random` but never up to the deadline; the last failure is the answer.
+    fn run<T>(&self, call: Call<T>, by: u64) -> Result<T, Failed> {
+        let policy = RetryPolicy::default();
+        let mut attempt = 1;
+        loop {
+            let failed = match self.run_once(&call, by) {
+                Ok(value) => return Ok(value),
+                Err(failed) => failed,
+            };
+            let now = monotonic_clock::now();
+            let random = clock::random_u64();
+            match policy.next_wait_ns(call.verb(), &failed, attempt, now, by, random) {
+                Some(wait) => clock::sleep_until(now.saturating_add(wait)),
+                None => return Err(failed),
+            }
+            attempt += 1;
+        }
+    }
+
     /// Sends with the token (kept up to a minute), and reads the response by the call's rule;
     /// the token is scrubbed from whatever error comes back. A 401 with a kept token reads the
     /// file again and, if the token rotated, sends once more: a 401 means nothing was done.
-    fn run<T>(&self, call: Call<T>) -> Result<T, Error> {
-        let (mut token, kept) = self.token()?;
-        let mut result = http::send(&self.config, &call.request, token.as_ref());
+    fn run_once<T>(&self, call: &Call<T>, by: u64) -> Result<T, Failed> {
+        let (mut token, kept) = self.token().map_err(Failed::unsent)?;
+        let mut result = http::send(&self.config, &call.request, token.as_ref(), by);
         if kept && matches!(&result, Ok(r) if r.status == 401) {
             self.token.replace(None);
-            let (newer, _) = self.token()?;
+            let (newer, _) = self.token().map_err(Failed::unsent)?;
             if newer != token {
                 token = newer;
-                result = http::send(&self.config, &call.request, token.as_ref());
+                result = http::send(&self.config, &call.request, token.as_ref(), by);
             }
         }
         let secret = token.as_ref().map_or("", Token::secret);
-        let result = result.and_then(|r| call.finish(scrubbed(r, secret)));
-        result.map_err(|e| e.redact(secret))
+        let result = result.and_then(|r| call.finish(scrubbed(r, secret)).map_err(Failed::sent));
+        result.map_err(|f| Failed {
+            error: f.error.redact(secret),
+            sent: f.sent,
+        })
     }
 
     /// The environment variable `name`, if set.

@@ -10,6 +10,8 @@ mod construction;
 mod crud;
 mod demo;
 mod fake;
+mod fault_support;
+mod faults;
 mod front;
 mod hostile;
 mod kubectl_proxy;
