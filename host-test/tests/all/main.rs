@@ -12,6 +12,7 @@ mod fake;
 mod front;
 mod hostile;
 mod kubectl_proxy;
+mod limits;
 mod lock_api;
 mod lock_support;
 mod locking;
