@@ -61,8 +61,9 @@ pub use proxy::{LOCK_SERVICE_MAX_WAIT, ProxyHost};
 pub use serve::{ProxyServer, ServeOptions};
 pub use state::{HostState, SERVICE_ACCOUNT_GUEST_DIR};
 
-/// What one component instance may see.
-#[derive(Clone, Debug, Default)]
+/// What one component instance may see. `Debug` shows the environment's names only: a value
+/// may be a secret (the lock service's front token).
+#[derive(Clone, Default)]
 pub struct Sandbox {
     /// Environment variables, e.g. `KUBERNETES_SERVICE_HOST` / `KUBERNETES_SERVICE_PORT`.
     pub env: Vec<(String, String)>,
@@ -81,6 +82,24 @@ pub struct Sandbox {
     pub wall_clock_offset_micros: i64,
     /// Opens a new connection for every request instead of reusing the host's pooled ones.
     pub fresh_connections: bool,
+}
+
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env: Vec<String> = self.env.iter().map(|(k, _)| format!("{k}=…")).collect();
+        f.debug_struct("Sandbox")
+            .field("env", &env)
+            .field("service_account_dir", &self.service_account_dir)
+            .field("extra_dirs", &self.extra_dirs)
+            .field(
+                "trusted_ca_pem",
+                &self.trusted_ca_pem.as_ref().map(Vec::len),
+            )
+            .field("allowed_origins", &self.allowed_origins)
+            .field("wall_clock_offset_micros", &self.wall_clock_offset_micros)
+            .field("fresh_connections", &self.fresh_connections)
+            .finish()
+    }
 }
 
 /// The compiled component, ready to instantiate many times.

@@ -20,6 +20,7 @@ mod locks;
 mod origins;
 mod proxy_artifact;
 mod proxy_listener;
+mod secrets;
 mod serve_embedded;
 mod standalone;
 mod support;
