@@ -23,7 +23,7 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GuestLimits {
     /// The most linear memory one instance may hold, all its memories together, in bytes
-    /// (default [`GuestLimits::DEFAULT_MAX_MEMORY_BYTES`], 64 MiB).
+    /// (default [`GuestLimits::DEFAULT_MAX_MEMORY_BYTES`], 128 MiB).
     pub max_memory_bytes: usize,
     /// How long a call without a timeout of its own may run (default
     /// [`GuestLimits::DEFAULT_CALL_DEADLINE`], 120 s: a call makes a few requests, each
@@ -33,8 +33,10 @@ pub struct GuestLimits {
 }
 
 impl GuestLimits {
-    /// The default memory cap: 64 MiB (an idle instance holds about 1.1 MiB).
-    pub const DEFAULT_MAX_MEMORY_BYTES: usize = 64 << 20;
+    /// The default memory cap: 128 MiB. An idle instance holds about 1.1 MiB, but a caller may
+    /// pass a lease far larger than any server takes, and the guest holds about four copies
+    /// of it while writing it (a 24 MiB annotation needs about 100 MiB).
+    pub const DEFAULT_MAX_MEMORY_BYTES: usize = 128 << 20;
     /// The default deadline of a call without a timeout of its own.
     pub const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(120);
 }

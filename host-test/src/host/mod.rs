@@ -149,7 +149,7 @@ impl LeaseHost {
         })
     }
 
-    /// Gives instances made after this call `limits` (default [`GuestLimits::default`]: 64 MiB
+    /// Gives instances made after this call `limits` (default [`GuestLimits::default`]: 128 MiB
     /// of linear memory, 120 s per call plus the call's own timeout). A guest past either is
     /// stopped: its call fails with a trap whose root cause is a [`GuestLimitExceeded`].
     #[must_use]

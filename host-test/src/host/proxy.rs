@@ -88,7 +88,7 @@ impl ProxyHost {
         })
     }
 
-    /// The limits instances get unless [`ProxyHost::with_limits`] says otherwise: 64 MiB, and
+    /// The limits instances get unless [`ProxyHost::with_limits`] says otherwise: 128 MiB, and
     /// a deadline per request of [`GuestLimits::DEFAULT_CALL_DEADLINE`] plus
     /// [`LOCK_SERVICE_MAX_WAIT`] (7 minutes).
     pub fn default_limits() -> GuestLimits {
