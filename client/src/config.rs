@@ -214,7 +214,10 @@ impl ClientConfig {
     /// travel over plain http without `allow_token_over_http`.
     pub fn explicit(cfg: ExplicitConfig) -> Result<Self, Error> {
         let base_url = BaseUrl::parse(&cfg.base_url).map_err(|why| {
-            Error::Config(format!("config base-url {} {why}", quoted(&cfg.base_url)))
+            Error::Config(format!(
+                "config base-url {} {why}",
+                quoted(&shown_url(&cfg.base_url))
+            ))
         })?;
         if let Some(why) = dns1123_label_error(&cfg.namespace) {
             return Err(Error::Config(format!(
@@ -285,6 +288,28 @@ impl ClientConfig {
             timeout_ms: DEFAULT_TIMEOUT_MS,
         })
     }
+}
+
+/// `url` as an error shows it: user info (it may hold credentials), path, query and fragment
+/// (they may hold a token) withheld as `…`.
+fn shown_url(url: &str) -> String {
+    let (scheme, rest) = match url.split_once("://") {
+        Some((scheme, rest)) => (Some(scheme), rest),
+        None => (None, url),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let mut shown = scheme.map_or_else(String::new, |s| format!("{s}://"));
+    if let Some((_, host)) = authority.rsplit_once('@') {
+        shown.push_str("…@");
+        shown.push_str(host);
+    } else {
+        shown.push_str(authority);
+    }
+    if !tail.is_empty() {
+        shown.push('…');
+    }
+    shown
 }
 
 #[cfg(test)]
@@ -425,6 +450,21 @@ mod tests {
         for url in bad {
             let m = config_error(ClientConfig::explicit(explicit(url)));
             assert!(m.starts_with("config base-url"), "{url}: {m}");
+        }
+    }
+
+    #[test]
+    fn a_bad_base_url_is_shown_without_user_info_path_or_query() {
+        for (url, shown) in [
+            ("https://user:pw@host", r#""https://…@host""#),
+            ("https://tok3n@[::1", r#""https://…@[::1""#),
+            ("https://host/api?token=tok3n", r#""https://host…""#),
+            ("tok3n@host", r#""…@host""#),
+            ("ftp://host", r#""ftp://host""#),
+        ] {
+            let m = config_error(ClientConfig::explicit(explicit(url)));
+            assert!(m.starts_with(&format!("config base-url {shown} ")), "{m}");
+            assert!(!m.contains("pw") && !m.contains("tok3n"), "{m}");
         }
     }
 

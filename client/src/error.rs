@@ -158,8 +158,9 @@ impl Error {
             return self;
         }
         let scrub = |s: &mut String| {
-            if s.contains(secret) {
-                *s = s.replace(secret, REDACTED);
+            let clean = redact_bytes(s.as_bytes(), secret);
+            if clean != s.as_bytes() {
+                *s = String::from_utf8_lossy(&clean).into_owned();
             }
         };
         match &mut self {
@@ -186,19 +187,36 @@ impl Error {
 /// What stands where a secret was.
 pub const REDACTED: &str = "<redacted>";
 
-/// `body` with every occurrence of `secret` replaced by [`REDACTED`]: a response body is
-/// scrubbed whole before any part of it is kept, so no cut can leave a piece of the secret.
+/// The shortest piece of a secret scrubbed on its own: a server may echo only a part of the
+/// token (cut short, or its tail), and no 8 characters of a token may show.
+pub const MIN_SECRET_PIECE: usize = 8;
+
+/// `body` with every run of bytes covered by pieces of `secret` at least
+/// [`MIN_SECRET_PIECE`] long (the whole secret, when shorter) replaced by one [`REDACTED`]: a
+/// response body is scrubbed whole before any part of it is kept, so no cut can leave a piece
+/// of the secret, and an echo of only a part of it is caught too.
 pub fn redact_bytes(body: &[u8], secret: &str) -> Vec<u8> {
     let secret = secret.as_bytes();
-    if secret.is_empty() || body.len() < secret.len() {
+    let piece = secret.len().min(MIN_SECRET_PIECE);
+    if piece == 0 || body.len() < piece {
         return body.to_vec();
+    }
+    let mut pieces: Vec<&[u8]> = secret.windows(piece).collect();
+    pieces.sort_unstable();
+    let mut hidden = alloc::vec![false; body.len()];
+    for (at, window) in body.windows(piece).enumerate() {
+        if pieces.binary_search(&window).is_ok() {
+            hidden[at..at + piece].fill(true);
+        }
     }
     let mut out = Vec::with_capacity(body.len());
     let mut i = 0;
     while i < body.len() {
-        if body[i..].starts_with(secret) {
+        if hidden[i] {
             out.extend_from_slice(REDACTED.as_bytes());
-            i += secret.len();
+            while i < body.len() && hidden[i] {
+                i += 1;
+            }
         } else {
             out.push(body[i]);
             i += 1;
@@ -299,6 +317,20 @@ mod tests {
         assert_eq!(redact_bytes(b"short", &token), b"short");
         assert_eq!(redact_bytes(b"no secret", ""), b"no secret");
         assert_eq!(redact_bytes(b"aaab", "ab"), b"aa<redacted>");
+    }
+
+    #[test]
+    fn an_echo_of_only_a_part_of_the_secret_is_scrubbed_too() {
+        let token = "kl-secret-0123456789abcdef0123456789abcdef01234567";
+        let body = "token kl-secret-0123456789ab... rejected; tail ...def01234567 seen; kl-secr";
+        let scrubbed = String::from_utf8(redact_bytes(body.as_bytes(), token)).unwrap();
+        // Pieces of 8 bytes and more go; shorter ones (7 bytes) are not a secret's piece.
+        assert_eq!(
+            scrubbed,
+            "token <redacted>... rejected; tail ...<redacted> seen; kl-secr"
+        );
+        let e = Error::Transport(format!("echo {}", &token[5..30])).redact(token);
+        assert_eq!(e, Error::Transport("echo <redacted>".into()));
     }
 
     #[test]

@@ -23,12 +23,16 @@ pub mod config;
 pub mod decode;
 pub mod encode;
 pub mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod go_json;
 pub mod lease;
 pub mod lock;
 pub mod micro_time;
 pub mod names;
 pub mod pem;
+#[cfg(test)]
+mod properties;
 pub mod request;
 pub mod retry;
 pub mod status;

@@ -21,13 +21,22 @@ pub struct Cluster {
     dir: tempfile::TempDir,
 }
 
-/// A replica's credentials on the host side.
-#[derive(Clone, Debug)]
+/// A replica's credentials on the host side (`Debug` shows the token's length only).
+#[derive(Clone)]
 pub struct Account {
     /// The service-account directory (token, ca.crt, namespace).
     pub dir: PathBuf,
     /// The token the apiserver accepts for it.
     pub token: String,
+}
+
+impl std::fmt::Debug for Account {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Account")
+            .field("dir", &self.dir)
+            .field("token", &format_args!("<{} bytes>", self.token.len()))
+            .finish()
+    }
 }
 
 impl Cluster {

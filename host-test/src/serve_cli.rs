@@ -153,7 +153,7 @@ pub async fn run(words: &[String]) -> anyhow::Result<()> {
     let server = ProxyServer::start(ServeOptions {
         listen: serve.listen,
         sandbox,
-        component: None,
+        ..ServeOptions::default()
     })
     .await?;
     println!("serving the lock service on {}", server.url());

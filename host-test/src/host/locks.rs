@@ -1,5 +1,7 @@
 //! The `kube:lease/locks` exports of a [`Replica`]: lockers and electors as plain async methods.
 
+use std::time::Duration;
+
 use wasmtime::component::ResourceAny;
 
 use super::bindings::exports::kube::lease::locks::{Election, Guest, Hold, LockerOptions};
@@ -15,8 +17,10 @@ pub struct LockerHandle(ResourceAny);
 pub struct ElectorHandle(ResourceAny);
 
 impl Replica {
-    /// The `locks` exports and the store to call them with.
-    fn locks(&mut self) -> (&Guest, &mut wasmtime::Store<super::HostState>) {
+    /// The `locks` exports and the store to call them with, the call's deadline started
+    /// with `own_timeout` (its own) added.
+    fn locks(&mut self, own_timeout: Duration) -> (&Guest, &mut wasmtime::Store<super::HostState>) {
+        self.arm(own_timeout);
         (self.bindings.kube_lease_locks(), &mut self.store)
     }
 
@@ -30,7 +34,7 @@ impl Replica {
         client: &ClientHandle,
         options: &LockerOptions,
     ) -> CallResult<LockerHandle> {
-        let (locks, store) = self.locks();
+        let (locks, store) = self.locks(Duration::ZERO);
         let result = locks.locker().call_create(store, client.0, options).await?;
         Ok(result.map(LockerHandle))
     }
@@ -41,7 +45,7 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn locker_identity(&mut self, locker: &LockerHandle) -> anyhow::Result<String> {
-        let (locks, store) = self.locks();
+        let (locks, store) = self.locks(Duration::ZERO);
         Ok(locks.locker().call_identity(store, locker.0).await?)
     }
 
@@ -56,7 +60,7 @@ impl Replica {
         name: &str,
         annotations: &[Entry],
     ) -> CallResult<Option<Hold>> {
-        let (locks, store) = self.locks();
+        let (locks, store) = self.locks(Duration::ZERO);
         Ok(locks
             .locker()
             .call_try_acquire(store, locker.0, name, annotations)
@@ -75,7 +79,7 @@ impl Replica {
         annotations: &[Entry],
         timeout_ms: u32,
     ) -> CallResult<Hold> {
-        let (locks, store) = self.locks();
+        let (locks, store) = self.locks(Duration::from_millis(timeout_ms.into()));
         Ok(locks
             .locker()
             .call_acquire(store, locker.0, name, annotations, timeout_ms)
@@ -88,7 +92,7 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn renew(&mut self, locker: &LockerHandle, hold: &Hold) -> CallResult<Hold> {
-        let (locks, store) = self.locks();
+        let (locks, store) = self.locks(Duration::ZERO);
         Ok(locks.locker().call_renew(store, locker.0, hold).await?)
     }
 
@@ -98,7 +102,7 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn release(&mut self, locker: &LockerHandle, hold: &Hold) -> CallResult<()> {
-        let (locks, store) = self.locks();
+        let (locks, store) = self.locks(Duration::ZERO);
         Ok(locks.locker().call_release(store, locker.0, hold).await?)
     }
 
@@ -113,7 +117,7 @@ impl Replica {
         domain: &str,
         timeout_ms: u32,
     ) -> CallResult<Hold> {
-        let (locks, store) = self.locks();
+        let (locks, store) = self.locks(Duration::from_millis(timeout_ms.into()));
         Ok(locks
             .locker()
             .call_lock_for_domain(store, locker.0, domain, timeout_ms)
@@ -126,6 +130,7 @@ impl Replica {
     ///
     /// When the handle is not live in this instance or the destructor traps.
     pub async fn drop_locker(&mut self, locker: LockerHandle) -> anyhow::Result<()> {
+        self.arm(Duration::ZERO);
         locker.0.resource_drop_async(&mut self.store).await?;
         Ok(())
     }
@@ -141,7 +146,7 @@ impl Replica {
         name: &str,
         options: &LockerOptions,
     ) -> CallResult<ElectorHandle> {
-        let (locks, store) = self.locks();
+        let (locks, store) = self.locks(Duration::ZERO);
         let result = locks
             .elector()
             .call_create(store, client.0, name, options)
@@ -155,7 +160,7 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn tick(&mut self, elector: &ElectorHandle) -> CallResult<Election> {
-        let (locks, store) = self.locks();
+        let (locks, store) = self.locks(Duration::ZERO);
         Ok(locks.elector().call_tick(store, elector.0).await?)
     }
 
@@ -165,7 +170,7 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn resign(&mut self, elector: &ElectorHandle) -> CallResult<()> {
-        let (locks, store) = self.locks();
+        let (locks, store) = self.locks(Duration::ZERO);
         Ok(locks.elector().call_resign(store, elector.0).await?)
     }
 
@@ -175,6 +180,7 @@ impl Replica {
     ///
     /// When the handle is not live in this instance or the destructor traps.
     pub async fn drop_elector(&mut self, elector: ElectorHandle) -> anyhow::Result<()> {
+        self.arm(Duration::ZERO);
         elector.0.resource_drop_async(&mut self.store).await?;
         Ok(())
     }

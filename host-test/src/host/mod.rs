@@ -14,6 +14,9 @@ mod component;
 mod connector;
 mod errors;
 mod hooks;
+mod limits;
+#[cfg(test)]
+mod limits_tests;
 mod locks;
 mod meter;
 mod network;
@@ -35,7 +38,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use wasmtime::component::{Component, Linker, ResourceAny};
-use wasmtime::{Config as EngineConfig, Engine, Store};
+use wasmtime::{Engine, Store};
 
 pub use bindings::exports::kube::lease::leases::Config;
 pub use bindings::exports::kube::lease::locks::{
@@ -49,16 +52,18 @@ pub use bindings::{LeaseClient, LeaseClientPre};
 pub use component::{KUBE_LEASE_COMPONENT, KUBE_LEASE_PROXY_COMPONENT};
 pub(crate) use connector::Connector;
 pub use connector::client_config_trusting;
+pub use limits::{EPOCH_TICK, GuestLimitExceeded, GuestLimits};
 pub use locks::{ElectorHandle, LockerHandle};
 pub use network::DEFAULT_IDLE_TIMEOUT;
 pub(crate) use network::pooled_client;
 pub(crate) use policy::Policy;
-pub use proxy::ProxyHost;
+pub use proxy::{LOCK_SERVICE_MAX_WAIT, ProxyHost};
 pub use serve::{ProxyServer, ServeOptions};
 pub use state::{HostState, SERVICE_ACCOUNT_GUEST_DIR};
 
-/// What one component instance may see.
-#[derive(Clone, Debug, Default)]
+/// What one component instance may see. `Debug` shows the environment's names only: a value
+/// may be a secret (the lock service's front token).
+#[derive(Clone, Default)]
 pub struct Sandbox {
     /// Environment variables, e.g. `KUBERNETES_SERVICE_HOST` / `KUBERNETES_SERVICE_PORT`.
     pub env: Vec<(String, String)>,
@@ -79,6 +84,24 @@ pub struct Sandbox {
     pub fresh_connections: bool,
 }
 
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env: Vec<String> = self.env.iter().map(|(k, _)| format!("{k}=…")).collect();
+        f.debug_struct("Sandbox")
+            .field("env", &env)
+            .field("service_account_dir", &self.service_account_dir)
+            .field("extra_dirs", &self.extra_dirs)
+            .field(
+                "trusted_ca_pem",
+                &self.trusted_ca_pem.as_ref().map(Vec::len),
+            )
+            .field("allowed_origins", &self.allowed_origins)
+            .field("wall_clock_offset_micros", &self.wall_clock_offset_micros)
+            .field("fresh_connections", &self.fresh_connections)
+            .finish()
+    }
+}
+
 /// The compiled component, ready to instantiate many times.
 pub struct LeaseHost {
     /// The engine the component was compiled for.
@@ -87,6 +110,8 @@ pub struct LeaseHost {
     pre: LeaseClientPre<HostState>,
     /// Pooled HTTP clients by sandbox policy and CA, shared between instances.
     networks: network::Networks,
+    /// The memory cap and call deadline of every instance.
+    limits: GuestLimits,
 }
 
 impl LeaseHost {
@@ -120,7 +145,22 @@ impl LeaseHost {
             engine,
             pre,
             networks: network::Networks::new(DEFAULT_IDLE_TIMEOUT),
+            limits: GuestLimits::default(),
         })
+    }
+
+    /// Gives instances made after this call `limits` (default [`GuestLimits::default`]: 128 MiB
+    /// of linear memory, 120 s per call plus the call's own timeout). A guest past either is
+    /// stopped: its call fails with a trap whose root cause is a [`GuestLimitExceeded`].
+    #[must_use]
+    pub fn with_limits(mut self, limits: GuestLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The limits each new instance gets.
+    pub fn limits(&self) -> GuestLimits {
+        self.limits
     }
 
     /// Closes pooled connections once idle for `idle_timeout` (default
@@ -144,19 +184,28 @@ impl LeaseHost {
     /// directory cannot be preopened, or instantiation traps.
     pub async fn instantiate(&self, sandbox: Sandbox) -> anyhow::Result<Replica> {
         let sender = self.networks.sender_for(&sandbox)?;
-        let mut store = HostState::store(&self.engine, &sandbox, sender)?;
+        let mut store = HostState::store(&self.engine, &sandbox, sender, self.limits)?;
         let bindings = self.pre.instantiate_async(&mut store).await?;
         Ok(Replica { store, bindings })
     }
 }
 
-/// A new engine with the component at `path` compiled for it.
+/// A new engine (epoch interruption on, its ticker running) with the component at `path`
+/// compiled for it.
 fn compile(path: &Path) -> anyhow::Result<(Engine, Component)> {
-    let engine = Engine::new(&EngineConfig::new())?;
+    let engine = new_engine()?;
     let component = Component::from_file(&engine, path)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("compiling {}", path.display()))?;
     Ok((engine, component))
+}
+
+/// An engine whose stores stop guests at their limits: epoch interruption on, and a thread
+/// advancing its epoch every [`EPOCH_TICK`] for as long as the engine lives.
+pub(crate) fn new_engine() -> anyhow::Result<Engine> {
+    let engine = Engine::new(&limits::engine_config())?;
+    limits::start_ticker(&engine)?;
+    Ok(engine)
 }
 
 /// The component at `path` compiled once per process: the first call compiles it into `cell`,
@@ -200,12 +249,19 @@ pub struct Replica {
 pub type CallResult<T> = anyhow::Result<Result<T, LeaseError>>;
 
 impl Replica {
+    /// Starts the deadline of the call about to be made: the limits' `call_deadline` plus
+    /// `own_timeout`, the call's own.
+    fn arm(&mut self, own_timeout: Duration) {
+        limits::arm(&mut self.store, own_timeout);
+    }
+
     /// `in-cluster`: whether `KUBERNETES_SERVICE_HOST` is set.
     ///
     /// # Errors
     ///
     /// When the guest traps.
     pub async fn in_cluster(&mut self) -> anyhow::Result<bool> {
+        self.arm(Duration::ZERO);
         Ok(self
             .bindings
             .kube_lease_leases()
@@ -219,6 +275,7 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn lease_name_for_domain(&mut self, domain: &str) -> anyhow::Result<String> {
+        self.arm(Duration::ZERO);
         Ok(self
             .bindings
             .kube_lease_leases()
@@ -232,6 +289,7 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn client_in_cluster(&mut self) -> CallResult<ClientHandle> {
+        self.arm(Duration::ZERO);
         let result = self
             .bindings
             .kube_lease_leases()
@@ -247,6 +305,7 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn client_with_config(&mut self, config: &Config) -> CallResult<ClientHandle> {
+        self.arm(Duration::ZERO);
         let result = self
             .bindings
             .kube_lease_leases()
@@ -262,6 +321,7 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn namespace(&mut self, client: &ClientHandle) -> anyhow::Result<String> {
+        self.arm(Duration::ZERO);
         Ok(self
             .bindings
             .kube_lease_leases()
@@ -276,6 +336,7 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn base_url(&mut self, client: &ClientHandle) -> anyhow::Result<String> {
+        self.arm(Duration::ZERO);
         Ok(self
             .bindings
             .kube_lease_leases()
@@ -290,6 +351,7 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn get(&mut self, client: &ClientHandle, name: &str) -> CallResult<Option<Lease>> {
+        self.arm(Duration::ZERO);
         Ok(self
             .bindings
             .kube_lease_leases()
@@ -304,6 +366,7 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn create(&mut self, client: &ClientHandle, lease: &Lease) -> CallResult<Lease> {
+        self.arm(Duration::ZERO);
         Ok(self
             .bindings
             .kube_lease_leases()
@@ -318,6 +381,7 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn update(&mut self, client: &ClientHandle, lease: &Lease) -> CallResult<Lease> {
+        self.arm(Duration::ZERO);
         Ok(self
             .bindings
             .kube_lease_leases()
@@ -337,6 +401,7 @@ impl Replica {
         name: &str,
         preconditions: &Preconditions,
     ) -> CallResult<()> {
+        self.arm(Duration::ZERO);
         Ok(self
             .bindings
             .kube_lease_leases()
@@ -351,6 +416,7 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn list(&mut self, client: &ClientHandle) -> CallResult<LeaseList> {
+        self.arm(Duration::ZERO);
         Ok(self
             .bindings
             .kube_lease_leases()
@@ -365,6 +431,7 @@ impl Replica {
     ///
     /// When the handle is not live in this instance or the destructor traps.
     pub async fn drop_client(&mut self, client: ClientHandle) -> anyhow::Result<()> {
+        self.arm(Duration::ZERO);
         client.0.resource_drop_async(&mut self.store).await?;
         Ok(())
     }

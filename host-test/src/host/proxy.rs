@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full};
@@ -20,12 +21,17 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::hooks::TlsSender;
+use super::limits::{GuestLimitExceeded, GuestLimits};
 use super::network::Networks;
 use super::state::HostState;
 use super::{DEFAULT_IDLE_TIMEOUT, KUBE_LEASE_PROXY_COMPONENT, Sandbox, compile, compiled_once};
 
 /// The response every request gets: the guest's, or the host's JSON error.
 pub type ProxyResponse = hyper::Response<HyperOutgoingBody>;
+
+/// The longest a request to the lock service may legitimately wait (its `waitSeconds` cap),
+/// added to [`GuestLimits::DEFAULT_CALL_DEADLINE`] in [`ProxyHost::default_limits`].
+pub const LOCK_SERVICE_MAX_WAIT: Duration = Duration::from_secs(300);
 
 /// A compiled `wasi:http/proxy` component and the sandbox each of its instances gets.
 pub struct ProxyHost {
@@ -39,6 +45,8 @@ pub struct ProxyHost {
     sender: TlsSender,
     /// Instances alive now.
     live: Arc<AtomicUsize>,
+    /// The memory cap and call deadline of every instance.
+    limits: GuestLimits,
 }
 
 impl ProxyHost {
@@ -76,7 +84,27 @@ impl ProxyHost {
             sandbox,
             sender,
             live: Arc::default(),
+            limits: Self::default_limits(),
         })
+    }
+
+    /// The limits instances get unless [`ProxyHost::with_limits`] says otherwise: 128 MiB, and
+    /// a deadline per request of [`GuestLimits::DEFAULT_CALL_DEADLINE`] plus
+    /// [`LOCK_SERVICE_MAX_WAIT`] (7 minutes).
+    pub fn default_limits() -> GuestLimits {
+        GuestLimits {
+            call_deadline: GuestLimits::DEFAULT_CALL_DEADLINE + LOCK_SERVICE_MAX_WAIT,
+            ..GuestLimits::default()
+        }
+    }
+
+    /// Gives every instance `limits` (default [`ProxyHost::default_limits`]); `call_deadline`
+    /// bounds a whole request (instantiation, then `handle`). A guest past either limit is
+    /// stopped and its request answered 500 `{"error": "limit", "message": …}`.
+    #[must_use]
+    pub fn with_limits(mut self, limits: GuestLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// How many instances are alive (handling a request, or finishing after answering).
@@ -86,10 +114,17 @@ impl ProxyHost {
 
     /// Answers `request` from a fresh instance, dropped when its `handle` returns (or when the
     /// caller goes away before the response head). A trap answers 500 `{"error": "trap",
-    /// "message": …}` (logged with the guest's output); a failure to set up the instance 500
-    /// `host`, an error code the guest answers instead of a response 500 `internal`.
+    /// "message": …}` (logged with the guest's output), a guest stopped at its memory cap or
+    /// deadline 500 `limit`; a failure to set up the instance 500 `host`, an error code the
+    /// guest answers instead of a response 500 `internal`.
     pub async fn handle(&self, request: hyper::Request<Incoming>) -> ProxyResponse {
-        let mut store = match HostState::store(&self.engine, &self.sandbox, self.sender.clone()) {
+        let store = HostState::store(
+            &self.engine,
+            &self.sandbox,
+            self.sender.clone(),
+            self.limits,
+        );
+        let mut store = match store {
             Ok(store) => store,
             Err(e) => return failed("host", &format!("cannot set up the instance: {e:#}")),
         };
@@ -126,6 +161,13 @@ impl ProxyHost {
             Ok(Ok(response)) => response,
             Ok(Err(code)) => failed("internal", &format!("the component answered {code:?}")),
             Err(_) => match task.await {
+                Ok((Err(e), output)) if e.downcast_ref::<GuestLimitExceeded>().is_some() => {
+                    eprintln!("the lock service was stopped: {e:?}\n{output}");
+                    failed(
+                        "limit",
+                        &format!("the component was stopped: {}", e.root_cause()),
+                    )
+                }
                 Ok((Err(e), output)) => {
                     eprintln!("the lock service trapped: {e:?}\n{output}");
                     failed(

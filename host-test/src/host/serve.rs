@@ -14,7 +14,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::{ProxyHost, Sandbox};
+use super::{GuestLimits, ProxyHost, Sandbox};
 
 /// How long a caller may take to send a request's headers (also ends idle keep-alives).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -30,6 +30,9 @@ pub struct ServeOptions {
     pub sandbox: Sandbox,
     /// The `wasi:http/proxy` component; `None`: the lock service `build.rs` built.
     pub component: Option<PathBuf>,
+    /// Every instance's memory cap and request deadline (default
+    /// [`ProxyHost::default_limits`]; see [`ProxyHost::with_limits`]).
+    pub limits: GuestLimits,
 }
 
 impl Default for ServeOptions {
@@ -38,6 +41,7 @@ impl Default for ServeOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             sandbox: Sandbox::default(),
             component: None,
+            limits: ProxyHost::default_limits(),
         }
     }
 }
@@ -65,7 +69,7 @@ impl ProxyServer {
             Some(path) => ProxyHost::new(path, options.sandbox)?,
             None => ProxyHost::from_built(options.sandbox)?,
         };
-        let host = Arc::new(host);
+        let host = Arc::new(host.with_limits(options.limits));
         let listener = TcpListener::bind(options.listen)
             .await
             .with_context(|| format!("listening on {}", options.listen))?;

@@ -11,6 +11,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::Sandbox;
 use super::hooks::TlsSender;
+use super::limits::{self, CallDeadline, GuestLimits};
 use super::meter::MemoryMeter;
 
 /// Where the guest finds the pod's service account files.
@@ -31,17 +32,21 @@ pub struct HostState {
     sender: TlsSender,
     /// Guest stdout and stderr, interleaved.
     output: MemoryOutputPipe,
-    /// The instance's linear memory, as it grew.
+    /// The instance's linear memory, as it grew, and its cap.
     pub(crate) memory: MemoryMeter,
+    /// The instance's memory cap and call deadline.
+    pub(crate) limits: GuestLimits,
+    /// The deadline of the running (or last) call.
+    pub(crate) deadline: CallDeadline,
 }
 
 impl HostState {
-    /// Builds the state for `sandbox`, whose outgoing requests `sender` sends.
+    /// Builds the state for `sandbox`, whose outgoing requests `sender` sends, within `limits`.
     ///
     /// # Errors
     ///
     /// When a directory to preopen cannot be opened.
-    fn new(sandbox: &Sandbox, sender: TlsSender) -> anyhow::Result<Self> {
+    fn new(sandbox: &Sandbox, sender: TlsSender, limits: GuestLimits) -> anyhow::Result<Self> {
         let output = MemoryOutputPipe::new(OUTPUT_CAPACITY);
         let mut builder = WasiCtx::builder();
         builder
@@ -74,12 +79,16 @@ impl HostState {
             table: ResourceTable::new(),
             sender,
             output,
-            memory: MemoryMeter::default(),
+            memory: MemoryMeter::capped(limits.max_memory_bytes),
+            limits,
+            deadline: CallDeadline::starting_now(limits.call_deadline),
         })
     }
 
     /// A store for one instance of `engine`'s guests in `sandbox`, whose outgoing requests
-    /// `sender` sends, with its linear memory metered.
+    /// `sender` sends, with its linear memory metered and capped and every call stopped at
+    /// its deadline (`engine` must have epoch interruption on, as [`super::compile`] makes
+    /// it); the first deadline, for instantiation, starts now.
     ///
     /// # Errors
     ///
@@ -88,9 +97,11 @@ impl HostState {
         engine: &Engine,
         sandbox: &Sandbox,
         sender: TlsSender,
+        limits: GuestLimits,
     ) -> anyhow::Result<Store<Self>> {
-        let mut store = Store::new(engine, Self::new(sandbox, sender)?);
+        let mut store = Store::new(engine, Self::new(sandbox, sender, limits)?);
         store.limiter(|state| &mut state.memory);
+        limits::enforce_deadlines(&mut store);
         Ok(store)
     }
 

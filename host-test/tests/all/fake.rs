@@ -22,8 +22,56 @@ pub enum Behaviour {
     Page(u16, &'static str, usize),
     /// Answers 500 with the request's Authorization header in a plain-text body.
     EchoAuthorization,
+    /// Answers this status with the request's Authorization header (or a part of it) echoed
+    /// as `Echo` says.
+    EchoInto(u16, Echo),
     /// Answers this status, `Retry-After` header (if not empty) and body.
     Reply(u16, &'static str, &'static str),
+}
+
+/// Where and how much of the Authorization header an echoing server puts in its answer.
+#[derive(Clone, Copy, Debug)]
+pub enum Echo {
+    /// All of it, in a Status's message, reason and cause.
+    Status,
+    /// The token's first this many characters, in a Status message.
+    StatusPrefix(usize),
+    /// The token's last this many characters, in a Status message.
+    StatusSuffix(usize),
+    /// All of it as a Lease's `metadata`, a value of the wrong type.
+    Lease,
+    /// All of it in a plain-text page.
+    Text,
+}
+
+impl Echo {
+    /// The answer's content type and body for the request header `auth`.
+    fn body(self, code: u16, auth: &str) -> (&'static str, String) {
+        let token = auth.strip_prefix("Bearer ").unwrap_or(auth);
+        let status = |message: String, cause: &str| {
+            let status = serde_json::json!({
+                "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": message, "reason": "Unauthorized", "code": code,
+                "details": {"causes": [{"reason": cause, "message": cause, "field": cause}]},
+            });
+            ("application/json", status.to_string())
+        };
+        let cut = |n: usize| token.len().min(n);
+        match self {
+            Self::Status => status(format!("credentials {auth} rejected"), auth),
+            Self::StatusPrefix(n) => status(format!("token {}... rejected", &token[..cut(n)]), ""),
+            Self::StatusSuffix(n) => {
+                let tail = &token[token.len() - cut(n)..];
+                status(format!("token ...{tail} rejected"), "")
+            }
+            Self::Lease => {
+                let lease = serde_json::json!({"apiVersion": "coordination.k8s.io/v1",
+                    "kind": "Lease", "metadata": auth});
+                ("application/json", lease.to_string())
+            }
+            Self::Text => ("text/plain", format!("credentials {auth} rejected")),
+        }
+    }
 }
 
 /// One request as a fake server read it.
@@ -110,6 +158,11 @@ async fn answer(
                 body.as_bytes(),
             )
             .await;
+        }
+        Behaviour::EchoInto(code, echo) => {
+            let auth = header(&head, "authorization").unwrap_or_default();
+            let (content_type, body) = echo.body(code, auth);
+            respond(&mut stream, code, content_type, "", body.as_bytes()).await;
         }
         Behaviour::EchoAuthorization => {
             let auth = header(&head, "authorization").unwrap_or_default();

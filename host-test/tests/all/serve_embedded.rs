@@ -23,7 +23,7 @@ const FRONT: &str = "front-s3cret";
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// A component that traps in `handle` (`unreachable`), importing only the two resource types.
-const TRAPPING: &str = r#"(component
+pub const TRAPPING: &str = r#"(component
   (import "wasi:http/types@0.2.12" (instance $types
     (export "incoming-request" (type (sub resource)))
     (export "response-outparam" (type (sub resource)))))
