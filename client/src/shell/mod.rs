@@ -136,7 +136,7 @@ impl Client {
             .map_err(Error::from)
             .and_then(|head| {
                 if head.status == 200 {
-                    return Watch::new(head);
+                    return Watch::new(head, secret);
                 }
                 if head.status == 401 {
                     // The next request reads the token file again.

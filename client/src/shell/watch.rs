@@ -28,14 +28,17 @@ pub struct Watch {
     _body: IncomingBody,
     lines: Lines,
     url: String,
+    /// The token the watch was opened with: scrubbed from any event that cannot be read.
+    secret: String,
 }
 
 impl Watch {
-    /// The stream of a 200 response's body.
+    /// The stream of a 200 response's body to a request sent with `secret` (the bearer
+    /// token, or empty).
     ///
     /// # Errors
     /// `Transport` when the host gives no body stream.
-    pub fn new(head: Head) -> Result<Self, Error> {
+    pub fn new(head: Head, secret: &str) -> Result<Self, Error> {
         let stream = head
             .body
             .stream()
@@ -46,17 +49,21 @@ impl Watch {
             _body: head.body,
             lines: Lines::default(),
             url: head.url,
+            secret: secret.into(),
         })
     }
 
     /// The next event, or why there is none, by `deadline` (monotonic ns).
     ///
     /// # Errors
-    /// `Transport` when the connection breaks, `Decode` for a line that is not an event.
+    /// `Transport` when the connection breaks, `Decode` for a line that is not an event (with
+    /// the token scrubbed from whatever of the line it quotes).
     pub fn next(&mut self, deadline: u64) -> Result<Next, Error> {
         loop {
             if let Some(line) = self.lines.next_line()? {
-                return WatchEvent::parse(&line).map(Next::Event);
+                return WatchEvent::parse(&line)
+                    .map(Next::Event)
+                    .map_err(|e| e.redact(&self.secret));
             }
             match self.stream.read(64 * 1024) {
                 Ok(chunk) if chunk.is_empty() => {

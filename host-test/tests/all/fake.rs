@@ -27,6 +27,9 @@ pub enum Behaviour {
     EchoInto(u16, Echo),
     /// Answers this status, `Retry-After` header (if not empty) and body.
     Reply(u16, &'static str, &'static str),
+    /// A lease held by someone else for an hour; a watch of it streams one event that is not
+    /// a Lease, with the request's Authorization header as its `metadata`.
+    WatchEcho,
 }
 
 /// Where and how much of the Authorization header an echoing server puts in its answer.
@@ -164,12 +167,37 @@ async fn answer(
             let (content_type, body) = echo.body(code, auth);
             respond(&mut stream, code, content_type, "", body.as_bytes()).await;
         }
+        Behaviour::WatchEcho => {
+            let auth = header(&head, "authorization").unwrap_or_default();
+            let body = if head.contains("watch=") {
+                let event = serde_json::json!({"type": "MODIFIED", "object": {"metadata": auth}});
+                format!("{event}\n")
+            } else {
+                held_lease()
+            };
+            respond(&mut stream, 200, "application/json", "", body.as_bytes()).await;
+        }
         Behaviour::EchoAuthorization => {
             let auth = header(&head, "authorization").unwrap_or_default();
             let body = format!("upstream rejected credentials {auth}");
             respond(&mut stream, 500, "text/plain", "", body.as_bytes()).await;
         }
     }
+}
+
+/// A Lease `l` held by `someone-else`, renewed now for an hour.
+fn held_lease() -> String {
+    let micro = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    let now = time::OffsetDateTime::now_utc().format(&micro).unwrap();
+    serde_json::json!({
+        "kind": "Lease", "apiVersion": "coordination.k8s.io/v1",
+        "metadata": {"name": "l", "namespace": "default", "resourceVersion": "7", "uid": "u"},
+        "spec": {"holderIdentity": "someone-else", "leaseDurationSeconds": 3600,
+                 "acquireTime": now, "renewTime": now, "leaseTransitions": 0}
+    })
+    .to_string()
 }
 
 /// Writes one response: status, content type, `Retry-After` (if not empty) and body.

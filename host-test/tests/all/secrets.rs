@@ -7,7 +7,8 @@ use std::path::Path;
 
 use host_test::cluster::{Account, Cluster};
 use host_test::host::{
-    ClientHandle, Config, LeaseError, ProxyServer, Replica, Sandbox, ServeOptions, StatusKind,
+    ClientHandle, Config, ExpiryRule, LeaseError, ProxyServer, Replica, Sandbox, ServeOptions,
+    StatusKind,
 };
 use tokio::process::Command;
 
@@ -183,6 +184,28 @@ async fn a_server_echoing_the_authorization_header_cannot_leak_the_token() {
         assert_hidden(&token, &what, &text(&e));
         assert_hidden(&token, &what, &replica.stderr());
     }
+}
+
+#[tokio::test]
+async fn a_watch_event_echoing_the_authorization_header_cannot_leak_the_token() {
+    let cluster = cluster().await;
+    let token = secret();
+    let creds = tempfile::tempdir().unwrap();
+    std::fs::write(creds.path().join("token"), &token).unwrap();
+    let (addr, seen) = serve_recording(Behaviour::WatchEcho).await;
+    let (mut replica, client) = plain_http_client(&cluster, addr, 5_000, Some(creds.path())).await;
+    let options = crate::lock_support::options("me", 15, ExpiryRule::WallClock);
+    let locker = ok(replica.locker_create(&client, &options).await);
+    // The lease is held for an hour, so acquire waits by watch and reads the bad event.
+    let outcome = replica.acquire(&locker, "l", &[], 3_000).await;
+    let watched = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|s| s.head.contains("watch="));
+    assert!(watched, "acquire never watched: {outcome:?}");
+    assert_hidden(&token, "acquire's outcome", &format!("{outcome:?}"));
+    assert_hidden(&token, "guest output", &replica.stderr());
 }
 
 #[tokio::test]
