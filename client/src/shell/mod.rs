@@ -14,7 +14,7 @@ use crate::config::{self, ClientConfig, ExplicitConfig};
 use crate::error::{Error, redact_bytes};
 use crate::lease::{Lease, LeaseList, Preconditions};
 use crate::request::{ApiResponse, Call};
-use crate::retry::{Failed, RetryPolicy};
+use crate::retry::{self, Failed, RetryPolicy};
 use crate::status::{Operation, error_for};
 use crate::token::{CachedToken, Token};
 use core::cell::RefCell;
@@ -71,7 +71,17 @@ impl Client {
     /// The deadline (monotonic ns) of an operation starting now: the request timeout away.
     /// Every operation, its retries included, ends by it.
     pub fn deadline(&self) -> u64 {
-        monotonic_clock::now().saturating_add(u64::from(self.config.timeout_ms) * 1_000_000)
+        retry::request_deadline(monotonic_clock::now(), self.config.timeout_ms, None)
+    }
+
+    /// The deadline (monotonic ns) of an operation starting now inside a call that must end
+    /// by `call_deadline`: the request timeout away, or `call_deadline` if sooner.
+    pub fn deadline_within(&self, call_deadline: u64) -> u64 {
+        retry::request_deadline(
+            monotonic_clock::now(),
+            self.config.timeout_ms,
+            Some(call_deadline),
+        )
     }
 
     /// GET one lease; `None` when absent.
@@ -128,8 +138,7 @@ impl Client {
         let request = self.config.watch(name, resource_version, timeout_seconds)?;
         let (token, _) = self.token()?;
         let secret = token.as_ref().map_or("", Token::secret);
-        let timeout_ns = u64::from(self.config.timeout_ms) * 1_000_000;
-        let deadline = monotonic_clock::now().saturating_add(timeout_ns).min(by);
+        let deadline = self.deadline_within(by);
         // The stream may stay quiet until the server's own timeout ends it.
         let quiet_ns = (u64::from(timeout_seconds) + 30) * 1_000_000_000;
         let result = http::start(&self.config, &request, token.as_ref(), deadline, quiet_ns)
@@ -142,10 +151,7 @@ impl Client {
                     // The next request reads the token file again.
                     self.token.replace(None);
                 }
-                let r = scrubbed(
-                    http::finish(head, deadline, self.config.timeout_ms)?,
-                    secret,
-                );
+                let r = scrubbed(http::finish(head, deadline)?, secret);
                 Err(error_for(
                     Operation::Get,
                     r.status,
@@ -163,6 +169,9 @@ impl Client {
         let policy = RetryPolicy::default();
         let mut attempt = 1;
         loop {
+            if monotonic_clock::now() >= by {
+                return Err(retry::out_of_time(&call.request.path));
+            }
             let failed = match self.run_once(&call, by) {
                 Ok(value) => return Ok(value),
                 Err(failed) => failed,
@@ -192,10 +201,17 @@ impl Client {
             }
         }
         let secret = token.as_ref().map_or("", Token::secret);
-        let result = result.and_then(|r| call.finish(scrubbed(r, secret)).map_err(Failed::sent));
+        let result = result.and_then(|r| {
+            // A success whose body does not decode may be asked for again if it was a read.
+            let garbled = (200..300).contains(&r.status);
+            call.finish(scrubbed(r, secret)).map_err(|e| match garbled {
+                true => Failed::garbled(e),
+                false => Failed::sent(e),
+            })
+        });
         result.map_err(|f| Failed {
             error: f.error.redact(secret),
-            sent: f.sent,
+            ..f
         })
     }
 
