@@ -17,7 +17,7 @@ use wasi::io::streams::StreamError;
 use crate::config::{ClientConfig, Scheme};
 use crate::error::Error;
 use crate::request::{ApiRequest, ApiResponse, Method};
-use crate::retry::{self, Failed};
+use crate::retry::Failed;
 use crate::token::Token;
 
 /// Success responses larger than this are refused (a Lease is a few hundred bytes; a list of
@@ -43,22 +43,17 @@ pub struct Head {
 }
 
 /// Sends `request` to the client's apiserver and reads the response, all by `deadline`
-/// (monotonic ns; writing the body included).
+/// (monotonic ns; writing the body included), which gave the operation `given_ms`.
 pub fn send(
     config: &ClientConfig,
     request: &ApiRequest,
     token: Option<&Token>,
     deadline: u64,
+    given_ms: u32,
 ) -> Result<ApiResponse, Failed> {
     let timeout_ns = u64::from(config.timeout_ms) * 1_000_000;
-    let head = start(config, request, token, deadline, timeout_ns)?;
+    let head = start(config, request, token, (deadline, given_ms), timeout_ns)?;
     finish(head, deadline).map_err(Failed::sent)
-}
-
-/// The milliseconds a request sent now has before `deadline`, for messages: the request
-/// timeout, or less when the call it serves ends sooner.
-fn allowed_ms(config: &ClientConfig, deadline: u64) -> u32 {
-    retry::allowed_ms(monotonic_clock::now(), deadline, config.timeout_ms)
 }
 
 /// Reads the body of a response whose head arrived, by `deadline`: all of a success (up to
@@ -104,18 +99,18 @@ fn timed_out(what: &str, url: &str, timeout_ms: u32) -> Error {
     ))
 }
 
-/// Sends `request` and waits for the response head, by `deadline` (monotonic ns); the host
-/// may let the body pause up to `between_bytes_ns` (a watch's quiet spells are long).
+/// Sends `request` and waits for the response head, by `deadline` (monotonic ns; it gave the
+/// operation `given_ms`, for messages); the host may let the body pause up to
+/// `between_bytes_ns` (a watch's quiet spells are long).
 pub fn start(
     config: &ClientConfig,
     request: &ApiRequest,
     token: Option<&Token>,
-    deadline: u64,
+    (deadline, timeout_ms): (u64, u32),
     between_bytes_ns: u64,
 ) -> Result<Head, Failed> {
     let url = format!("{}{}", config.base_url, request.path);
     let timeout_ns = u64::from(config.timeout_ms) * 1_000_000;
-    let timeout_ms = allowed_ms(config, deadline);
     let outgoing = build(config, request, token).map_err(Failed::unsent)?;
     let body = outgoing
         .body()
