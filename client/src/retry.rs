@@ -3,7 +3,9 @@
 //! the jitter from `wasi:random`; here the randomness is a parameter, so tests are exact.
 //!
 //! - Reads (get, list) are repeated after any transport failure, a timeout that left time,
-//!   429, and 500 / 502 / 503 / 504: a read changes nothing, so repeating it is always safe.
+//!   429, 500 / 502 / 503 / 504, and a 2xx whose body could not be decoded (malformed or cut
+//!   JSON): a read changes nothing, so repeating it is always safe. A body over the size cap is
+//!   the server's answer and is not asked for again.
 //! - Writes (create, update, delete) are repeated only when they surely did nothing: 429 (API
 //!   Priority and Fairness refuses before processing), 503, and a transport failure before the
 //!   request left (DNS, connect, TLS). A reset after sending, a timeout, a 500 or a 504 leaves
@@ -17,6 +19,7 @@
 //!   the last error.
 
 use crate::error::Error;
+use crate::prelude::*;
 
 /// What a request does to the lease.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,17 +38,37 @@ pub struct Failed {
     /// `false` only when the request surely never left: refused before sending, no name,
     /// no connection, no TLS session. Every other failure counts as sent.
     pub sent: bool,
+    /// `true` when a 2xx answer arrived whole but its body could not be decoded (malformed
+    /// or cut JSON): a read so answered may be tried again.
+    pub garbled: bool,
 }
 
 impl Failed {
     /// A failure after the request may have reached the server.
     pub fn sent(error: Error) -> Self {
-        Self { error, sent: true }
+        Self {
+            error,
+            sent: true,
+            garbled: false,
+        }
     }
 
     /// A failure before the request left.
     pub fn unsent(error: Error) -> Self {
-        Self { error, sent: false }
+        Self {
+            error,
+            sent: false,
+            garbled: false,
+        }
+    }
+
+    /// A 2xx answer whose body could not be decoded.
+    pub fn garbled(error: Error) -> Self {
+        Self {
+            error,
+            sent: true,
+            garbled: true,
+        }
     }
 
     /// Whether a write that failed so may nevertheless have been applied: a transport
@@ -73,6 +96,7 @@ impl From<Failed> for Error {
 pub fn retryable(verb: Verb, failed: &Failed) -> bool {
     let status = failed.error.status().map(|s| s.code);
     match (verb, &failed.error) {
+        (Verb::Read, Error::Decode(_)) => failed.garbled,
         (_, Error::Config(_) | Error::InvalidArgument(_) | Error::Lost(_) | Error::Decode(_)) => {
             false
         }
@@ -107,6 +131,29 @@ impl Default for RetryPolicy {
 }
 
 const NS_PER_MS: u64 = 1_000_000;
+
+/// The deadline (monotonic ns) for the requests of an operation started at `now_ns`, their
+/// retries and any read-back included: the request timeout away, or the deadline of the call
+/// they serve (`acquire`'s, a renewal's) when that comes sooner.
+pub fn request_deadline(now_ns: u64, timeout_ms: u32, call_deadline: Option<u64>) -> u64 {
+    let own = now_ns.saturating_add(u64::from(timeout_ms) * NS_PER_MS);
+    call_deadline.map_or(own, |call| own.min(call))
+}
+
+/// How many whole milliseconds a request started at `now_ns` has before `deadline` (at most
+/// the request timeout), for messages; 0 when the deadline has passed.
+pub fn allowed_ms(now_ns: u64, deadline: u64, timeout_ms: u32) -> u32 {
+    let left = deadline.saturating_sub(now_ns) / NS_PER_MS;
+    u32::try_from(left).unwrap_or(u32::MAX).min(timeout_ms)
+}
+
+/// The error for a request that was never sent because its deadline had passed: a
+/// `Timeout`, since the operation it serves ran out of time.
+pub fn out_of_time(path: &str) -> Failed {
+    Failed::unsent(Error::Timeout(format!(
+        "the deadline passed before the request to {path} was sent"
+    )))
+}
 
 impl RetryPolicy {
     /// The backoff before try `attempt + 1` after `attempt` (1-based) failed tries, in ms:
@@ -165,6 +212,7 @@ mod tests {
         Failed {
             error: Error::Transport("reset".into()),
             sent,
+            garbled: false,
         }
     }
 
@@ -212,11 +260,45 @@ mod tests {
     }
 
     #[test]
-    fn a_success_whose_body_cannot_be_read_was_applied_and_is_never_retried() {
-        let f = Failed::sent(Error::Decode("not JSON".into()));
-        assert!(f.outcome_unknown());
+    fn a_garbled_success_is_read_again_but_never_written_again() {
+        let f = Failed::garbled(Error::Decode("not JSON".into()));
+        assert!(f.outcome_unknown(), "a write so answered may have happened");
         assert!(!retryable(Verb::Write, &f));
+        assert!(retryable(Verb::Read, &f));
+        let p = RetryPolicy::default();
+        assert!(p.next_wait_ns(Verb::Read, &f, 1, 0, 10 * S, 0).is_some());
+        assert_eq!(p.next_wait_ns(Verb::Write, &f, 1, 0, 10 * S, 0), None);
+    }
+
+    #[test]
+    fn an_oversized_success_is_the_servers_answer_and_is_not_asked_again() {
+        let f = Failed::sent(Error::Decode("larger than 1048576 bytes".into()));
+        assert!(f.outcome_unknown());
         assert!(!retryable(Verb::Read, &f));
+        assert!(!retryable(Verb::Write, &f));
+    }
+
+    #[test]
+    fn requests_end_by_the_sooner_of_the_request_timeout_and_the_calls_deadline() {
+        // No call deadline: the request timeout.
+        assert_eq!(request_deadline(5 * S, 10_000, None), 15 * S);
+        // acquire's 1.5 s deadline cuts a 10 s request timeout short.
+        assert_eq!(request_deadline(S, 10_000, Some(S + S / 2)), S + S / 2);
+        // A far call deadline leaves the request timeout in force.
+        assert_eq!(request_deadline(S, 1_000, Some(60 * S)), 2 * S);
+        // A passed call deadline leaves no time at all.
+        assert_eq!(request_deadline(3 * S, 10_000, Some(2 * S)), 2 * S);
+        assert_eq!(request_deadline(u64::MAX - 1, 10_000, None), u64::MAX);
+    }
+
+    #[test]
+    fn the_time_a_request_is_given_is_capped_by_its_timeout_and_floored_at_zero() {
+        assert_eq!(allowed_ms(0, S + S / 2, 10_000), 1_500);
+        assert_eq!(allowed_ms(0, 60 * S, 10_000), 10_000);
+        assert_eq!(allowed_ms(3 * S, 2 * S, 10_000), 0);
+        let f = out_of_time("/apis/coordination.k8s.io/v1/namespaces/ns/leases/l");
+        assert!(!f.sent && !f.outcome_unknown());
+        assert!(matches!(&f.error, Error::Timeout(m) if m.contains("leases/l")));
     }
 
     #[test]

@@ -60,7 +60,13 @@ impl Elector {
         if now < renew_at {
             return Ok(self.leading(hold, renew_at - now));
         }
-        match self.locker.renew(&hold) {
+        // The renewal ends by the renew deadline: past it this instance is no longer leader,
+        // whatever a late answer would say.
+        let by = self
+            .locker
+            .client()
+            .deadline_within(hold.valid_until_monotonic_ns.max(now));
+        match self.locker.renew_by(&hold, by) {
             Ok(renewed) => {
                 let next = renewed
                     .valid_until_monotonic_ns
@@ -76,10 +82,15 @@ impl Elector {
         }
     }
 
-    /// While not leading: one attempt; follow until the leader's lease may expire.
+    /// While not leading: one attempt, read and write by one request timeout; follow until
+    /// the leader's lease may expire.
     fn campaign(&self) -> Result<Election, Error> {
-        let lease = self.locker.client().get(&self.name)?;
-        match self.locker.attempt(&self.name, lease.as_ref(), &[])? {
+        let by = self.locker.client().deadline();
+        let lease = self.locker.client().get_by(&self.name, by)?;
+        match self
+            .locker
+            .attempt_by(&self.name, lease.as_ref(), &[], by)?
+        {
             Attempt::Held(hold) => {
                 *self.hold.borrow_mut() = Some(hold.clone());
                 self.lead(hold)

@@ -38,29 +38,33 @@ pub struct Head {
     pub body: IncomingBody,
     /// The request's URL, for messages.
     pub url: String,
+    /// The milliseconds the request was given, for messages.
+    pub allowed_ms: u32,
 }
 
 /// Sends `request` to the client's apiserver and reads the response, all by `deadline`
-/// (monotonic ns; writing the body included).
+/// (monotonic ns; writing the body included), which gave the operation `given_ms`.
 pub fn send(
     config: &ClientConfig,
     request: &ApiRequest,
     token: Option<&Token>,
     deadline: u64,
+    given_ms: u32,
 ) -> Result<ApiResponse, Failed> {
     let timeout_ns = u64::from(config.timeout_ms) * 1_000_000;
-    let head = start(config, request, token, deadline, timeout_ns)?;
-    finish(head, deadline, config.timeout_ms).map_err(Failed::sent)
+    let head = start(config, request, token, (deadline, given_ms), timeout_ns)?;
+    finish(head, deadline).map_err(Failed::sent)
 }
 
 /// Reads the body of a response whose head arrived, by `deadline`: all of a success (up to
 /// [`MAX_BODY_BYTES`]), the start of a failure (up to [`MAX_ERROR_BODY_BYTES`]).
-pub fn finish(head: Head, deadline: u64, timeout_ms: u32) -> Result<ApiResponse, Error> {
+pub fn finish(head: Head, deadline: u64) -> Result<ApiResponse, Error> {
     let Head {
         status,
         retry_after,
         body: incoming,
         url,
+        allowed_ms: timeout_ms,
     } = head;
     let success = (200..300).contains(&status);
     let limit = if success {
@@ -95,13 +99,14 @@ fn timed_out(what: &str, url: &str, timeout_ms: u32) -> Error {
     ))
 }
 
-/// Sends `request` and waits for the response head, by `deadline` (monotonic ns); the host
-/// may let the body pause up to `between_bytes_ns` (a watch's quiet spells are long).
+/// Sends `request` and waits for the response head, by `deadline` (monotonic ns; it gave the
+/// operation `given_ms`, for messages); the host may let the body pause up to
+/// `between_bytes_ns` (a watch's quiet spells are long).
 pub fn start(
     config: &ClientConfig,
     request: &ApiRequest,
     token: Option<&Token>,
-    deadline: u64,
+    (deadline, timeout_ms): (u64, u32),
     between_bytes_ns: u64,
 ) -> Result<Head, Failed> {
     let url = format!("{}{}", config.base_url, request.path);
@@ -116,31 +121,25 @@ pub fn start(
     let _ = options.set_first_byte_timeout(Some(timeout_ns));
     let _ = options.set_between_bytes_timeout(Some(between_bytes_ns));
     let future = outgoing_handler::handle(outgoing, Some(options))
-        .map_err(|e| failure(&url, &e, config.timeout_ms))?;
+        .map_err(|e| failure(&url, &e, timeout_ms))?;
     let bytes = request.body.as_deref().unwrap_or_default();
     let response = match write_body(body, bytes, deadline, &url) {
-        Ok(()) => outcome(&future, deadline, &url, config.timeout_ms),
+        Ok(()) => outcome(&future, deadline, &url, timeout_ms),
         Err(Written::TimedOut) => {
             return Err(Failed::sent(timed_out(
                 "sending the request to",
                 &url,
-                config.timeout_ms,
+                timeout_ms,
             )));
         }
         // The connection failed while the body was going out: the response future holds what
         // really happened (an early answer, or the host's reason: TLS, refused, denied).
-        Err(Written::Failed(e)) => {
-            outcome(&future, deadline, &url, config.timeout_ms).or(Some(Err(e)))
-        }
+        Err(Written::Failed(e)) => outcome(&future, deadline, &url, timeout_ms).or(Some(Err(e))),
     };
     let response = match response {
         Some(result) => result?,
         None => {
-            return Err(Failed::sent(timed_out(
-                "the answer from",
-                &url,
-                config.timeout_ms,
-            )));
+            return Err(Failed::sent(timed_out("the answer from", &url, timeout_ms)));
         }
     };
     let status = response.status();
@@ -162,6 +161,7 @@ pub fn start(
         retry_after,
         body,
         url,
+        allowed_ms: timeout_ms,
     })
 }
 
@@ -353,6 +353,7 @@ fn failure(url: &str, code: &ErrorCode, timeout_ms: u32) -> Failed {
     Failed {
         error: map_code(url, code, timeout_ms),
         sent: !before_sending(code),
+        garbled: false,
     }
 }
 

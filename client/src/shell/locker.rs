@@ -122,20 +122,32 @@ impl Locker {
         lease: Option<&Lease>,
         annotations: &[Entry],
     ) -> Result<Attempt, Error> {
-        match self.try_once(name, lease, annotations)? {
+        self.attempt_by(name, lease, annotations, self.client.deadline())
+    }
+
+    /// [`Locker::attempt`], all of it (write and read-back) by `by` (monotonic ns).
+    pub fn attempt_by(
+        &self,
+        name: &str,
+        lease: Option<&Lease>,
+        annotations: &[Entry],
+        by: u64,
+    ) -> Result<Attempt, Error> {
+        match self.try_once(name, lease, annotations, by)? {
             Tried::Done(attempt) => Ok(attempt),
             Tried::NotApplied { error, .. } => Err(error),
         }
     }
 
-    /// One attempt, all of it by one request deadline.
+    /// One attempt, all of it by `by`: the write gets two thirds of the time left, the
+    /// read-back after a lost reply the rest.
     fn try_once(
         &self,
         name: &str,
         lease: Option<&Lease>,
         annotations: &[Entry],
+        by: u64,
     ) -> Result<Tried, Error> {
-        let by = self.client.deadline();
         let now = clock::now();
         let seen = lease.map(|l| self.observe(name, l, now));
         let step = rules::step(lease, &self.config, now, seen.as_ref());
@@ -195,6 +207,7 @@ impl Locker {
 
     /// Waits for the hold: while another holder has the lease, watches it and tries again the
     /// moment it is released, deleted or expires; `Timeout` once `timeout_ms` has passed.
+    /// Every request inside ends by the request timeout or `timeout_ms`, whichever is sooner.
     pub fn acquire(
         &self,
         name: &str,
@@ -202,10 +215,20 @@ impl Locker {
         timeout_ms: u32,
     ) -> Result<Hold, Error> {
         let deadline = clock::monotonic_ns().saturating_add(u64::from(timeout_ms) * 1_000_000);
-        let mut lease = self.client.get(name)?;
+        let read = || {
+            self.client
+                .get_by(name, self.client.deadline_within(deadline))
+        };
+        let still_held = |holder: &str| {
+            Error::Timeout(format!(
+                "lease {name} is still held by {holder} after {timeout_ms} ms"
+            ))
+        };
+        let mut lease = read()?;
         let mut failures = 0;
         loop {
-            let attempt = match self.try_once(name, lease.as_ref(), annotations)? {
+            let by = self.client.deadline_within(deadline);
+            let attempt = match self.try_once(name, lease.as_ref(), annotations, by)? {
                 Tried::Done(attempt) => attempt,
                 // The write failed and did not happen: back off, then decide from the read.
                 Tried::NotApplied { error, lease: read } => {
@@ -224,16 +247,14 @@ impl Locker {
                         "lease {name} kept changing under this locker for {timeout_ms} ms"
                     )));
                 }
-                Attempt::Raced => lease = self.client.get(name)?,
+                Attempt::Raced => lease = read()?,
                 Attempt::Wait {
                     holder,
                     expires_in_ns,
                 } => {
                     let now = clock::monotonic_ns();
                     if now >= deadline {
-                        return Err(Error::Timeout(format!(
-                            "lease {name} is still held by {holder} after {timeout_ms} ms"
-                        )));
+                        return Err(still_held(&holder));
                     }
                     let wake = deadline.min(now.saturating_add(expires_in_ns));
                     let rv = lease
@@ -244,14 +265,16 @@ impl Locker {
                         Ok(Waited::Changed(state)) => {
                             failures = 0;
                             lease = state;
+                            continue;
                         }
-                        Ok(Waited::Quiet) => lease = self.client.get(name)?,
+                        Ok(Waited::Quiet) => {}
                         // A broken watch or a 410: back off, then read afresh.
-                        Ok(Waited::Broken) | Err(_) => {
-                            self.back_off(&mut failures, deadline);
-                            lease = self.client.get(name)?;
-                        }
+                        Ok(Waited::Broken) | Err(_) => self.back_off(&mut failures, deadline),
                     }
+                    if clock::monotonic_ns() >= deadline {
+                        return Err(still_held(&holder));
+                    }
+                    lease = read()?;
                 }
             }
         }
@@ -293,7 +316,12 @@ impl Locker {
 
     /// Extends `hold`; `Lost` when another holder has written the lease since.
     pub fn renew(&self, hold: &Hold) -> Result<Hold, Error> {
-        self.rewrite(hold, &|lease: &Lease, now: Now| {
+        self.renew_by(hold, self.client.deadline())
+    }
+
+    /// [`Locker::renew`], all of it by `by` (monotonic ns).
+    pub fn renew_by(&self, hold: &Hold, by: u64) -> Result<Hold, Error> {
+        self.rewrite(hold, by, &|lease: &Lease, now: Now| {
             rules::renewed(lease, now.wall)
         })
         .and_then(|(written, now)| self.hold(&written, now, Some(hold)))
@@ -301,19 +329,21 @@ impl Locker {
 
     /// Gives `hold` back: clears the lease's holder only if it is still this hold.
     pub fn release(&self, hold: &Hold) -> Result<(), Error> {
-        self.rewrite(hold, &|lease: &Lease, _: Now| rules::released(lease))
-            .map(|_| ())
+        self.rewrite(hold, self.client.deadline(), &|lease: &Lease, _: Now| {
+            rules::released(lease)
+        })
+        .map(|_| ())
     }
 
     /// Writes `change` of the lease while it still records `hold` (once more after a race or
-    /// a write that did not happen), all by one request deadline. A write whose reply was lost
+    /// a write that did not happen), all by `by` (monotonic ns). A write whose reply was lost
     /// is settled by reading the lease back.
     fn rewrite(
         &self,
         hold: &Hold,
+        by: u64,
         change: &dyn Fn(&Lease, Now) -> Lease,
     ) -> Result<(Lease, Now), Error> {
-        let by = self.client.deadline();
         let keeping = Keeping {
             identity: &hold.identity,
             acquire_time: hold.acquire_time,

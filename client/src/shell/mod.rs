@@ -14,12 +14,16 @@ use crate::config::{self, ClientConfig, ExplicitConfig};
 use crate::error::{Error, redact_bytes};
 use crate::lease::{Lease, LeaseList, Preconditions};
 use crate::request::{ApiResponse, Call};
-use crate::retry::{Failed, RetryPolicy};
+use crate::retry::{self, Failed, RetryPolicy};
 use crate::status::{Operation, error_for};
 use crate::token::{CachedToken, Token};
 use core::cell::RefCell;
 use wasi::clocks::monotonic_clock;
 use watch::Watch;
+
+/// The limit of an operation that serves no call with its own deadline: the request timeout
+/// alone bounds it.
+const NO_LIMIT: u64 = u64::MAX;
 
 /// Whether `KUBERNETES_SERVICE_HOST` is in the environment (even if empty).
 pub fn in_cluster() -> bool {
@@ -71,48 +75,60 @@ impl Client {
     /// The deadline (monotonic ns) of an operation starting now: the request timeout away.
     /// Every operation, its retries included, ends by it.
     pub fn deadline(&self) -> u64 {
-        monotonic_clock::now().saturating_add(u64::from(self.config.timeout_ms) * 1_000_000)
+        retry::request_deadline(monotonic_clock::now(), self.config.timeout_ms, None)
+    }
+
+    /// The deadline (monotonic ns) of an operation starting now inside a call that must end
+    /// by `call_deadline`: the request timeout away, or `call_deadline` if sooner.
+    pub fn deadline_within(&self, call_deadline: u64) -> u64 {
+        retry::request_deadline(
+            monotonic_clock::now(),
+            self.config.timeout_ms,
+            Some(call_deadline),
+        )
     }
 
     /// GET one lease; `None` when absent.
     pub fn get(&self, name: &str) -> Result<Option<Lease>, Error> {
-        self.get_by(name, self.deadline())
+        self.get_by(name, NO_LIMIT)
     }
 
-    /// GET one lease by `by` (monotonic ns); `None` when absent.
+    /// GET one lease by `by` (monotonic ns) and within the request timeout; `None` when
+    /// absent.
     pub fn get_by(&self, name: &str, by: u64) -> Result<Option<Lease>, Error> {
         Ok(self.run(self.config.get(name)?, by)?)
     }
 
     /// POST a new lease.
     pub fn create(&self, lease: Lease) -> Result<Lease, Error> {
-        Ok(self.create_by(lease, self.deadline())?)
+        Ok(self.create_by(lease, NO_LIMIT)?)
     }
 
-    /// POST a new lease by `by` (monotonic ns); the failure says whether it may have been
-    /// applied.
+    /// POST a new lease by `by` (monotonic ns) and within the request timeout; the failure
+    /// says whether it may have been applied.
     pub fn create_by(&self, lease: Lease, by: u64) -> Result<Lease, Failed> {
         self.run(self.config.create(lease).map_err(Failed::unsent)?, by)
     }
 
     /// PUT a lease conditional on its resourceVersion.
     pub fn update(&self, lease: &Lease) -> Result<Lease, Error> {
-        Ok(self.update_by(lease, self.deadline())?)
+        Ok(self.update_by(lease, NO_LIMIT)?)
     }
 
-    /// PUT a lease by `by` (monotonic ns); the failure says whether it may have been applied.
+    /// PUT a lease by `by` (monotonic ns) and within the request timeout; the failure says
+    /// whether it may have been applied.
     pub fn update_by(&self, lease: &Lease, by: u64) -> Result<Lease, Failed> {
         self.run(self.config.update(lease).map_err(Failed::unsent)?, by)
     }
 
     /// DELETE a lease if the preconditions hold.
     pub fn delete(&self, name: &str, preconditions: &Preconditions) -> Result<(), Error> {
-        Ok(self.run(self.config.delete(name, preconditions)?, self.deadline())?)
+        Ok(self.run(self.config.delete(name, preconditions)?, NO_LIMIT)?)
     }
 
     /// Every lease in the namespace.
     pub fn list(&self) -> Result<LeaseList, Error> {
-        Ok(self.run(self.config.list(), self.deadline())?)
+        Ok(self.run(self.config.list(), NO_LIMIT)?)
     }
 
     /// Opens a watch of lease `name` from `resource_version`; the server ends it after
@@ -128,42 +144,53 @@ impl Client {
         let request = self.config.watch(name, resource_version, timeout_seconds)?;
         let (token, _) = self.token()?;
         let secret = token.as_ref().map_or("", Token::secret);
-        let timeout_ns = u64::from(self.config.timeout_ms) * 1_000_000;
-        let deadline = monotonic_clock::now().saturating_add(timeout_ns).min(by);
+        let deadline = self.deadline_within(by);
+        let given_ms = retry::allowed_ms(monotonic_clock::now(), deadline, self.config.timeout_ms);
         // The stream may stay quiet until the server's own timeout ends it.
         let quiet_ns = (u64::from(timeout_seconds) + 30) * 1_000_000_000;
-        let result = http::start(&self.config, &request, token.as_ref(), deadline, quiet_ns)
-            .map_err(Error::from)
-            .and_then(|head| {
-                if head.status == 200 {
-                    return Watch::new(head, secret);
-                }
-                if head.status == 401 {
-                    // The next request reads the token file again.
-                    self.token.replace(None);
-                }
-                let r = scrubbed(
-                    http::finish(head, deadline, self.config.timeout_ms)?,
-                    secret,
-                );
-                Err(error_for(
-                    Operation::Get,
-                    r.status,
-                    r.retry_after.as_deref(),
-                    &r.body,
-                ))
-            });
+        let result = http::start(
+            &self.config,
+            &request,
+            token.as_ref(),
+            (deadline, given_ms),
+            quiet_ns,
+        )
+        .map_err(Error::from)
+        .and_then(|head| {
+            if head.status == 200 {
+                return Watch::new(head, secret);
+            }
+            if head.status == 401 {
+                // The next request reads the token file again.
+                self.token.replace(None);
+            }
+            let r = scrubbed(http::finish(head, deadline)?, secret);
+            Err(error_for(
+                Operation::Get,
+                r.status,
+                r.retry_after.as_deref(),
+                &r.body,
+            ))
+        });
         result.map_err(|e| e.redact(secret))
     }
 
-    /// Runs `call` by `by` (monotonic ns), trying again as the retry rules allow (reads after
-    /// any transient failure; writes only when they surely did nothing), waiting with jitter
-    /// from `wasi:random` but never up to the deadline; the last failure is the answer.
-    fn run<T>(&self, call: Call<T>, by: u64) -> Result<T, Failed> {
+    /// Runs `call` within the request timeout and by `limit` (monotonic ns), trying again as
+    /// the retry rules allow (reads after any transient failure; writes only when they surely
+    /// did nothing), waiting with jitter from `wasi:random` but never up to the deadline; the
+    /// last failure is the answer.
+    fn run<T>(&self, call: Call<T>, limit: u64) -> Result<T, Failed> {
+        let started = monotonic_clock::now();
+        let timeout_ms = self.config.timeout_ms;
+        let by = retry::request_deadline(started, timeout_ms, Some(limit));
+        let given_ms = retry::allowed_ms(started, by, timeout_ms);
         let policy = RetryPolicy::default();
         let mut attempt = 1;
         loop {
-            let failed = match self.run_once(&call, by) {
+            if monotonic_clock::now() >= by {
+                return Err(retry::out_of_time(&call.request.path));
+            }
+            let failed = match self.run_once(&call, (by, given_ms)) {
                 Ok(value) => return Ok(value),
                 Err(failed) => failed,
             };
@@ -180,22 +207,31 @@ impl Client {
     /// Sends with the token (kept up to a minute), and reads the response by the call's rule;
     /// the token is scrubbed from whatever error comes back. A 401 with a kept token reads the
     /// file again and, if the token rotated, sends once more: a 401 means nothing was done.
-    fn run_once<T>(&self, call: &Call<T>, by: u64) -> Result<T, Failed> {
+    fn run_once<T>(&self, call: &Call<T>, (by, given_ms): (u64, u32)) -> Result<T, Failed> {
         let (mut token, kept) = self.token().map_err(Failed::unsent)?;
-        let mut result = http::send(&self.config, &call.request, token.as_ref(), by);
+        let send =
+            |token: Option<&Token>| http::send(&self.config, &call.request, token, by, given_ms);
+        let mut result = send(token.as_ref());
         if kept && matches!(&result, Ok(r) if r.status == 401) {
             self.token.replace(None);
             let (newer, _) = self.token().map_err(Failed::unsent)?;
             if newer != token {
                 token = newer;
-                result = http::send(&self.config, &call.request, token.as_ref(), by);
+                result = send(token.as_ref());
             }
         }
         let secret = token.as_ref().map_or("", Token::secret);
-        let result = result.and_then(|r| call.finish(scrubbed(r, secret)).map_err(Failed::sent));
+        let result = result.and_then(|r| {
+            // A success whose body does not decode may be asked for again if it was a read.
+            let garbled = (200..300).contains(&r.status);
+            call.finish(scrubbed(r, secret)).map_err(|e| match garbled {
+                true => Failed::garbled(e),
+                false => Failed::sent(e),
+            })
+        });
         result.map_err(|f| Failed {
             error: f.error.redact(secret),
-            sent: f.sent,
+            ..f
         })
     }
 

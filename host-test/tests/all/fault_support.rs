@@ -13,7 +13,12 @@ pub const LEASE: &str = "lock-f";
 /// `fault` on the next request of `verb` to [`LEASE`] (a create's name is in its body, which
 /// rules do not read: any create, and the tests create only [`LEASE`]).
 pub fn once(fault: Fault, verb: &str) -> FaultRule {
-    let rule = FaultRule::next(1, fault).on_verb(verb);
+    times(1, fault, verb)
+}
+
+/// `fault` on the next `n` requests of `verb` to [`LEASE`], as [`once`].
+pub fn times(n: usize, fault: Fault, verb: &str) -> FaultRule {
+    let rule = FaultRule::next(n, fault).on_verb(verb);
     if verb == "create" {
         rule
     } else {

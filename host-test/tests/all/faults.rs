@@ -219,7 +219,10 @@ async fn a_hung_request_is_a_timeout_within_the_deadline_and_no_hold() {
 async fn bad_bodies_are_decode_or_transport_errors_and_cut_reads_are_tried_again() {
     let (cluster, _account, mut replica, client) = connected().await;
     ok(replica.create(&client, &held(LEASE, "a", T0)).await);
-    cluster.api.inject(once(Fault::MalformedJson, "get"));
+    // Malformed JSON on every try: after the last, the decode error.
+    cluster
+        .api
+        .inject(FaultRule::next(4, Fault::MalformedJson).on_verb("get"));
     assert!(matches!(
         err(replica.get(&client, LEASE).await),
         LeaseError::Decode(_)
@@ -244,6 +247,9 @@ async fn bad_bodies_are_decode_or_transport_errors_and_cut_reads_are_tried_again
     assert_eq!(
         faults_of(&cluster, "GET"),
         [
+            Some("malformed-json"),
+            Some("malformed-json"),
+            Some("malformed-json"),
             Some("malformed-json"),
             Some("oversized-body"),
             Some("cut-body"),

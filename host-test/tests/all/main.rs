@@ -10,6 +10,7 @@ mod construction;
 mod crud;
 mod demo;
 mod fake;
+mod fault_deadlines;
 mod fault_support;
 mod faults;
 mod front;
