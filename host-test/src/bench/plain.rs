@@ -116,6 +116,12 @@ impl LeaseOps for Plain {
 }
 
 fn lease(name: &str, holder: &str, resource_version: Option<&str>) -> Value {
+    let spec = json!({ "holderIdentity": holder, "leaseDurationSeconds": 15 });
+    lease_body(name, resource_version, spec)
+}
+
+/// A Lease body named `name` with `spec`, at `resource_version` if given.
+pub fn lease_body(name: &str, resource_version: Option<&str>, spec: Value) -> Value {
     let mut metadata = json!({ "name": name });
     if let Some(rv) = resource_version {
         metadata["resourceVersion"] = json!(rv);
@@ -124,7 +130,7 @@ fn lease(name: &str, holder: &str, resource_version: Option<&str>) -> Value {
         "apiVersion": "coordination.k8s.io/v1",
         "kind": "Lease",
         "metadata": metadata,
-        "spec": { "holderIdentity": holder, "leaseDurationSeconds": 15 },
+        "spec": spec,
     })
 }
 

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{Acquired, Contender, LEASE_SECONDS};
 use crate::bench::Endpoint;
-use crate::bench::plain::{Plain, resource_version};
+use crate::bench::plain::{Plain, lease_body, resource_version};
 use crate::history::now_micros;
 use kube_lease_client::MicroTime;
 
@@ -40,21 +40,13 @@ impl GoLoop {
 
     /// The lease as the original writes it: holder, both times and the duration.
     fn lease(&self, holder: &str, now: Option<&str>, rv: Option<&str>) -> Value {
-        let mut metadata = json!({ "name": self.lease });
-        if let Some(rv) = rv {
-            metadata["resourceVersion"] = json!(rv);
-        }
-        json!({
-            "apiVersion": "coordination.k8s.io/v1",
-            "kind": "Lease",
-            "metadata": metadata,
-            "spec": {
-                "holderIdentity": holder,
-                "acquireTime": now,
-                "renewTime": now,
-                "leaseDurationSeconds": LEASE_SECONDS,
-            },
-        })
+        let spec = json!({
+            "holderIdentity": holder,
+            "acquireTime": now,
+            "renewTime": now,
+            "leaseDurationSeconds": LEASE_SECONDS,
+        });
+        lease_body(&self.lease, rv, spec)
     }
 
     /// The lease as stored, `None` when absent.
@@ -160,30 +152,21 @@ mod tests {
 
     #[test]
     fn takes_over_free_own_or_expired_leases_only() {
-        let at = |s: &str| MicroTime::parse(s).unwrap().unix_micros;
-        let now = at("2026-01-01T00:00:10.000000Z");
-        let held = |holder: &str, renew: &str| json!({ "holderIdentity": holder, "renewTime": renew, "leaseDurationSeconds": 2 });
+        let now = MicroTime::parse("2026-01-01T00:00:10.000000Z")
+            .unwrap()
+            .unix_micros;
+        // A lease renewed at `renew` (seconds past 00:00:00) for 2 s, held by `holder`.
+        let free = |holder: &str, renew: &str| {
+            let renew = format!("2026-01-01T00:00:{renew}Z");
+            let spec =
+                json!({ "holderIdentity": holder, "renewTime": renew, "leaseDurationSeconds": 2 });
+            free_for(&spec, "me", now)
+        };
+        assert!(free("", "09.000000"));
+        assert!(free("me", "09.000000"));
+        assert!(!free("you", "09.000000"));
+        assert!(free("you", "07.999999"));
         assert!(free_for(&json!({ "holderIdentity": null }), "me", now));
-        assert!(free_for(
-            &held("", "2026-01-01T00:00:09.000000Z"),
-            "me",
-            now
-        ));
-        assert!(free_for(
-            &held("me", "2026-01-01T00:00:09.000000Z"),
-            "me",
-            now
-        ));
-        assert!(!free_for(
-            &held("you", "2026-01-01T00:00:09.000000Z"),
-            "me",
-            now
-        ));
-        assert!(free_for(
-            &held("you", "2026-01-01T00:00:07.999999Z"),
-            "me",
-            now
-        ));
         assert!(free_for(&json!({ "holderIdentity": "you" }), "me", now));
     }
 }

@@ -75,14 +75,14 @@ impl LockResults {
             for client in CLIENTS {
                 let f = self.of(n, client);
                 out.push_str(&format!(
-                    "{n:>4} {client:<20} {:>6} {:>9.2} ms {:>9.2} ms {:>10.1} {:>9.1} {:>11.4}× {:>10.2}×\n",
+                    "{n:>4} {client:<20} {:>6} {:>12} {:>12} {:>10} {:>9} {:>12} {:>11}\n",
                     f.acquisitions,
-                    f.handoff_p50_ms(),
-                    f.handoff_p99_ms(),
-                    f.cycles_per_s(),
-                    f.requests_per_acquisition(),
-                    self.handoff_ratio(n, client),
-                    self.requests_ratio(n, client),
+                    cell(f.handoff_p50_ms(), 2, " ms"),
+                    cell(f.handoff_p99_ms(), 2, " ms"),
+                    cell(f.cycles_per_s(), 1, ""),
+                    cell(f.requests_per_acquisition(), 1, ""),
+                    cell(self.handoff_ratio(n, client), 4, "×"),
+                    cell(self.requests_ratio(n, client), 2, "×"),
                 ));
             }
         }
@@ -122,6 +122,15 @@ impl LockResults {
             "cap_s": self.budget.cap.as_secs_f64(),
             "contenders": Value::Object(runs),
         })
+    }
+}
+
+/// `x` with `decimals` and `unit` for the table, `-` when it is not a number (no samples).
+fn cell(x: f64, decimals: usize, unit: &str) -> String {
+    if x.is_finite() {
+        format!("{x:.decimals$}{unit}")
+    } else {
+        "-".to_owned()
     }
 }
 

@@ -27,22 +27,38 @@ const CDF_POINTS: usize = 200;
 pub fn write(report: &Report, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let latency = dir.join("latency.svg");
     latency_cdfs(report, &latency)?;
-    let handoff = dir.join("handoff.svg");
-    curve(
-        &contention(&report.locks, RunFigures::handoff_p50_ms),
-        "lock handoff p50 (release returned → next acquire returned)",
+    let mut written = vec![latency];
+    for (file, metric, title, y_desc) in CURVES {
+        let path = dir.join(file);
+        curve(&contention(&report.locks, metric), title, y_desc, &path)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// The contention plots: file, figure, title, y axis.
+type CurveSpec = (
+    &'static str,
+    fn(&RunFigures) -> f64,
+    &'static str,
+    &'static str,
+);
+
+/// The contention plots `write` draws.
+const CURVES: [CurveSpec; 2] = [
+    (
+        "handoff.svg",
+        RunFigures::handoff_p50_ms,
+        "lock handoff p50 (release returned → next holder's acquire returned)",
         "handoff p50, ms",
-        &handoff,
-    )?;
-    let requests = dir.join("requests.svg");
-    curve(
-        &contention(&report.locks, RunFigures::requests_per_acquisition),
+    ),
+    (
+        "requests.svg",
+        RunFigures::requests_per_acquisition,
         "apiserver requests per successful acquisition",
         "requests / acquisition",
-        &requests,
-    )?;
-    Ok(vec![latency, handoff, requests])
-}
+    ),
+];
 
 /// A plotting failure as an error naming the file.
 fn failed(path: &Path) -> impl Fn(String) -> anyhow::Error + '_ {
