@@ -54,8 +54,8 @@ impl Budget {
     pub fn new(quick: bool) -> Self {
         if quick {
             Self {
-                target: 16,
-                cap: Duration::from_millis(2500),
+                target: 12,
+                cap: Duration::from_millis(1500),
             }
         } else {
             Self {
