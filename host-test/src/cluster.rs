@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 
-use crate::apiserver::{ApiServer, Options};
+use crate::apiserver::{ApiServer, Limits, Options};
 use crate::host::{ClientHandle, LeaseHost, Replica, Sandbox};
 
 /// An emulated apiserver plus a compiled component, with a scratch directory.
@@ -45,7 +45,20 @@ impl Cluster {
     /// # Errors
     /// When the server cannot start or the component cannot be compiled.
     pub async fn start(namespace: &str, options: Options) -> anyhow::Result<Self> {
-        let api = ApiServer::start(options).await?;
+        Cluster::start_with_limits(namespace, options, Limits::default()).await
+    }
+
+    /// [`Cluster::start`] with the emulator's history and request-log windows and timeouts of
+    /// `limits`.
+    ///
+    /// # Errors
+    /// When the server cannot start or the component cannot be compiled.
+    pub async fn start_with_limits(
+        namespace: &str,
+        options: Options,
+        limits: Limits,
+    ) -> anyhow::Result<Self> {
+        let api = ApiServer::start_with_limits(options, limits).await?;
         let host = Arc::new(LeaseHost::from_built()?);
         // It holds tokens: private to this user, whatever the umask.
         let dir = tempfile::Builder::new()

@@ -59,7 +59,13 @@ pub(crate) async fn accept_loop(listener: TcpListener, front: Front, shared: Arc
     loop {
         let tcp = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((tcp, _)) => tcp,
+                Ok((tcp, _)) => {
+                    // As Go's net/http (the real apiserver's) does for every TCP connection:
+                    // without it, a watch event written in pieces waits on the client's
+                    // delayed ACK (Nagle), tens of ms per event.
+                    let _ = tcp.set_nodelay(true);
+                    tcp
+                }
                 Err(_) => {
                     // Out of file descriptors and the like: back off instead of spinning.
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;

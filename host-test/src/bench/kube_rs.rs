@@ -21,17 +21,25 @@ impl KubeRs {
     /// # Errors
     /// When the URL or CA is unusable.
     pub fn new(to: &Endpoint) -> anyhow::Result<Self> {
-        let mut config = Config::new(to.base_url.parse()?);
-        let ca = CertificateDer::pem_slice_iter(&to.ca_pem)
-            .map(|cert| cert.map(|c| c.to_vec()))
-            .collect::<Result<Vec<_>, _>>()?;
-        config.root_cert = Some(ca);
-        config.auth_info.token = Some(secrecy::SecretString::from(to.token.as_str()));
-        config.default_namespace = to.namespace.clone();
         Ok(Self {
-            api: Api::namespaced(Client::try_from(config)?, &to.namespace),
+            api: Api::namespaced(client(to)?, &to.namespace),
         })
     }
+}
+
+/// A kube-rs client of the endpoint, trusting only its CA, with its bearer token.
+///
+/// # Errors
+/// When the URL or CA is unusable.
+pub fn client(to: &Endpoint) -> anyhow::Result<Client> {
+    let mut config = Config::new(to.base_url.parse()?);
+    let ca = CertificateDer::pem_slice_iter(&to.ca_pem)
+        .map(|cert| cert.map(|c| c.to_vec()))
+        .collect::<Result<Vec<_>, _>>()?;
+    config.root_cert = Some(ca);
+    config.auth_info.token = Some(secrecy::SecretString::from(to.token.as_str()));
+    config.default_namespace = to.namespace.clone();
+    Ok(Client::try_from(config)?)
 }
 
 fn lease(name: &str, holder: &str, resource_version: Option<&str>) -> Lease {

@@ -6,17 +6,20 @@
 //! instance reused) and `component-fresh` (a fresh instance and in-cluster client per
 //! operation, the `wasmtime serve` shape). Each round creates, reads, replaces and deletes
 //! a lease; rounds run in blocks that alternate between sides so drift hits all alike.
+//! Then lock contention on the same emulator (see [`locks`]), and the plots (see [`plots`]).
 
 mod guest;
 mod kube_rs;
+pub mod locks;
 mod plain;
+pub mod plots;
 mod report;
 mod stats;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::apiserver::Options;
+use crate::apiserver::{Limits, Options};
 use crate::cluster::Cluster;
 use crate::host::{KUBE_LEASE_COMPONENT, LeaseHost};
 use guest::Guest;
@@ -49,7 +52,13 @@ const NAMESPACE: &str = "bench";
 /// When the emulator, the component or a request fails.
 pub async fn run(options: &BenchOptions) -> anyhow::Result<Report> {
     let (rounds, blocks) = if options.quick { (200, 4) } else { (2000, 8) };
-    let cluster = Cluster::start(NAMESPACE, Options::default()).await?;
+    // The lock runs count requests and check every write: keep them all.
+    let limits = Limits {
+        history_window: 1_000_000,
+        request_log_window: 1_000_000,
+        ..Limits::default()
+    };
+    let cluster = Cluster::start_with_limits(NAMESPACE, Options::default(), limits).await?;
     let account = cluster.account("bench")?;
     let endpoint = Endpoint {
         base_url: cluster.api.url(),
@@ -98,6 +107,9 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<Report> {
     // An idle instance: instantiated, its in-cluster client built, nothing sent yet.
     let (idle, _client) = cluster.replica(&account).await?;
     let idle_memory_bytes = idle.memory_bytes();
+    drop(idle);
+
+    let locks = locks::run(&cluster, &endpoint, locks::Budget::new(options.quick)).await?;
 
     let report = Report::new(
         latencies,
@@ -105,6 +117,7 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<Report> {
         compile_time(Path::new(KUBE_LEASE_COMPONENT))?,
         std::fs::metadata(KUBE_LEASE_COMPONENT)?.len(),
         idle_memory_bytes,
+        locks,
         options.quick,
     );
     println!("{}", report.table());
@@ -112,6 +125,9 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<Report> {
     let path = options.out_dir.join("results.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&report.json())?)?;
     println!("wrote {}", path.display());
+    for path in plots::write(&report, &options.out_dir)? {
+        println!("wrote {}", path.display());
+    }
     Ok(report)
 }
 
@@ -123,15 +139,15 @@ fn compile_time(path: &Path) -> anyhow::Result<Duration> {
 }
 
 /// Where the native clients send their requests, and as whom.
-struct Endpoint {
+pub struct Endpoint {
     /// `https://host:port`.
-    base_url: String,
+    pub base_url: String,
     /// The only CA trusted.
-    ca_pem: Vec<u8>,
+    pub ca_pem: Vec<u8>,
     /// The bearer token.
-    token: String,
+    pub token: String,
     /// The namespace of the leases.
-    namespace: String,
+    pub namespace: String,
 }
 
 /// The lease operations each side implements.

@@ -34,18 +34,23 @@ impl Plain {
         })
     }
 
-    fn item(&self, name: &str) -> String {
+    /// The URL of the namespace's lease collection.
+    pub fn collection(&self) -> &str {
+        &self.leases
+    }
+
+    /// The URL of lease `name`.
+    pub fn item(&self, name: &str) -> String {
         format!("{}/{name}", self.leases)
     }
 
-    /// One request: the whole answer read and parsed, as every client does.
-    async fn send(
+    /// One request: its status and the whole answer, read as every client does.
+    pub async fn exchange(
         &self,
         method: &str,
         uri: &str,
-        body: Option<Value>,
-        expected: u16,
-    ) -> anyhow::Result<Value> {
+        body: Option<&Value>,
+    ) -> anyhow::Result<(u16, Bytes)> {
         let mut request = hyper::Request::builder()
             .method(method)
             .uri(uri)
@@ -54,7 +59,7 @@ impl Plain {
         let body = match body {
             Some(body) => {
                 request = request.header("content-type", "application/json");
-                Bytes::from(serde_json::to_vec(&body)?)
+                Bytes::from(serde_json::to_vec(body)?)
             }
             None => Bytes::new(),
         };
@@ -64,7 +69,18 @@ impl Plain {
             .await
             .with_context(|| format!("{method} {uri}"))?;
         let status = response.status().as_u16();
-        let bytes = response.into_body().collect().await?.to_bytes();
+        Ok((status, response.into_body().collect().await?.to_bytes()))
+    }
+
+    /// One request that must answer `expected`; the answer parsed.
+    async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<Value>,
+        expected: u16,
+    ) -> anyhow::Result<Value> {
+        let (status, bytes) = self.exchange(method, uri, body.as_ref()).await?;
         if status != expected {
             bail!(
                 "{method} {uri}: {status} {}",
@@ -100,6 +116,12 @@ impl LeaseOps for Plain {
 }
 
 fn lease(name: &str, holder: &str, resource_version: Option<&str>) -> Value {
+    let spec = json!({ "holderIdentity": holder, "leaseDurationSeconds": 15 });
+    lease_body(name, resource_version, spec)
+}
+
+/// A Lease body named `name` with `spec`, at `resource_version` if given.
+pub fn lease_body(name: &str, resource_version: Option<&str>, spec: Value) -> Value {
     let mut metadata = json!({ "name": name });
     if let Some(rv) = resource_version {
         metadata["resourceVersion"] = json!(rv);
@@ -108,11 +130,12 @@ fn lease(name: &str, holder: &str, resource_version: Option<&str>) -> Value {
         "apiVersion": "coordination.k8s.io/v1",
         "kind": "Lease",
         "metadata": metadata,
-        "spec": { "holderIdentity": holder, "leaseDurationSeconds": 15 },
+        "spec": spec,
     })
 }
 
-fn resource_version(stored: &Value) -> anyhow::Result<String> {
+/// The resourceVersion of a lease as the server answered it.
+pub fn resource_version(stored: &Value) -> anyhow::Result<String> {
     stored["metadata"]["resourceVersion"]
         .as_str()
         .map(str::to_owned)

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use super::locks::LockResults;
 use super::stats::Samples;
 use super::{OPERATIONS, SIDES};
 
@@ -47,6 +48,8 @@ pub struct Report {
     pub wasm_bytes: u64,
     /// The linear memory of an idle instance (instantiated, client built), in bytes.
     pub idle_memory_bytes: usize,
+    /// The lock contention runs.
+    pub locks: LockResults,
     /// Whether this was the `--quick` run.
     pub quick: bool,
 }
@@ -59,6 +62,7 @@ impl Report {
         compile: Duration,
         wasm_bytes: u64,
         idle_memory_bytes: usize,
+        locks: LockResults,
         quick: bool,
     ) -> Self {
         Self {
@@ -67,6 +71,7 @@ impl Report {
             compile,
             wasm_bytes,
             idle_memory_bytes,
+            locks,
             quick,
         }
     }
@@ -105,6 +110,8 @@ impl Report {
             self.wasm_bytes,
             self.idle_memory_bytes / 1024
         ));
+        out.push('\n');
+        out.push_str(&self.locks.table());
         out
     }
 
@@ -140,6 +147,7 @@ impl Report {
             "compile_ms": self.compile.as_secs_f64() * 1e3,
             "wasm_bytes": self.wasm_bytes,
             "idle_instance_memory_bytes": self.idle_memory_bytes,
+            "locks": self.locks.json(),
         })
     }
 }
