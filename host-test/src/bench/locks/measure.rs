@@ -142,6 +142,7 @@ mod tests {
             user: None,
             body: Vec::new(),
             status: 200,
+            fault: None,
         }
     }
 
