@@ -1,6 +1,7 @@
 //! The lock layer's pure core: settings, the expiry rules and the lease each step writes.
 //! The shell (`shell::locker`) runs these against the apiserver and the clocks.
 
+pub mod contention;
 pub mod options;
 pub mod recovery;
 pub mod rules;

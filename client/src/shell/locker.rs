@@ -4,11 +4,12 @@
 use crate::prelude::*;
 
 use alloc::collections::BTreeMap;
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 
 use crate::error::Error;
 use crate::lease::{Entry, Lease};
 use crate::lock::Hold;
+use crate::lock::contention::Window;
 use crate::lock::options::{LockerConfig, LockerOptions};
 use crate::lock::recovery::{self, Keeping, Settled};
 use crate::lock::rules::{self, Now, Seen, Step};
@@ -16,17 +17,10 @@ use crate::names::lease_name_for_domain;
 use crate::retry::Failed;
 use crate::shell::Client;
 use crate::shell::clock;
-use crate::shell::watch::Next;
-use crate::watch::WatchEvent;
+use crate::shell::waiting::{Waited, Watching};
 
 /// The annotation the Go original's certificate locker writes.
 pub const DOMAIN_ANNOTATION: &str = "netbird.io/domain";
-
-/// The longest watch asked for (kube-rs's bound: servers refuse more than 295 s).
-const MAX_WATCH_SECONDS: u64 = 290;
-
-/// A watch that ends sooner than this was refused or cut: back off before the next.
-const SHORT_WATCH_NS: u64 = 1_000_000_000;
 
 /// What one attempt came to.
 #[derive(Debug)]
@@ -58,21 +52,12 @@ enum Tried {
     },
 }
 
-/// How a wait on a held lease ended.
-enum Waited {
-    /// The lease changed: its new state (`None`: deleted).
-    Changed(Option<Lease>),
-    /// Nothing happened by the wake-up time, or the stream ended: read again.
-    Quiet,
-    /// The watch failed (an ERROR event such as 410 Expired, or it ended at once): back off.
-    Broken,
-}
-
 /// A locker: one identity, its settings, and what it has seen of each lease.
 pub struct Locker {
     client: Client,
     config: LockerConfig,
     seen: RefCell<BTreeMap<String, Seen>>,
+    window: Cell<Window>,
 }
 
 impl Locker {
@@ -87,6 +72,7 @@ impl Locker {
             client,
             config,
             seen: RefCell::new(BTreeMap::new()),
+            window: Cell::new(Window::default()),
         })
     }
 
@@ -149,8 +135,7 @@ impl Locker {
         by: u64,
     ) -> Result<Tried, Error> {
         let now = clock::now();
-        let seen = lease.map(|l| self.observe(name, l, now));
-        let step = rules::step(lease, &self.config, now, seen.as_ref());
+        let step = self.step_for(name, lease, now);
         let taking_over = step == Step::TakeOver;
         let base = match step {
             Step::Wait {
@@ -205,9 +190,14 @@ impl Locker {
             .map_err(|_| failed.error.clone())
     }
 
-    /// Waits for the hold: while another holder has the lease, watches it and tries again the
-    /// moment it is released, deleted or expires; `Timeout` once `timeout_ms` has passed.
+    /// Waits for the hold: while another holder has the lease, watches it and tries again
+    /// once it is released, deleted or expires; `Timeout` once `timeout_ms` has passed.
     /// Every request inside ends by the request timeout or `timeout_ms`, whichever is sooner.
+    ///
+    /// One watch is read across attempts: after a lost race the winner's write arrives on it,
+    /// so nothing is read again. A release seen on it is not written over at once: the
+    /// locker defers by a random part of its contention window first (see
+    /// [`crate::lock::contention`]), and if another takes the lease meanwhile it keeps waiting.
     pub fn acquire(
         &self,
         name: &str,
@@ -215,16 +205,13 @@ impl Locker {
         timeout_ms: u32,
     ) -> Result<Hold, Error> {
         let deadline = clock::monotonic_ns().saturating_add(u64::from(timeout_ms) * 1_000_000);
-        let read = || {
+        let read = |watching: &mut Watching<'_>| {
+            watching.close();
             self.client
                 .get_by(name, self.client.deadline_within(deadline))
         };
-        let still_held = |holder: &str| {
-            Error::Timeout(format!(
-                "lease {name} is still held by {holder} after {timeout_ms} ms"
-            ))
-        };
-        let mut lease = read()?;
+        let mut watching = Watching::new(&self.client, name);
+        let mut lease = read(&mut watching)?;
         let mut failures = 0;
         loop {
             let by = self.client.deadline_within(deadline);
@@ -236,48 +223,102 @@ impl Locker {
                         return Err(error);
                     }
                     self.back_off(&mut failures, deadline);
+                    watching.close();
                     lease = read;
                     continue;
                 }
             };
-            match attempt {
-                Attempt::Held(hold) => return Ok(hold),
-                Attempt::Raced if clock::monotonic_ns() >= deadline => {
-                    return Err(Error::Timeout(format!(
-                        "lease {name} kept changing under this locker for {timeout_ms} ms"
-                    )));
+            let now = clock::monotonic_ns();
+            let (wake, timed_out) = match attempt {
+                Attempt::Held(hold) => {
+                    self.window.set(self.window.get().won());
+                    return Ok(hold);
                 }
-                Attempt::Raced => lease = read()?,
+                Attempt::Raced => {
+                    self.window.set(self.window.get().lost());
+                    let duration_s = u64::try_from(self.config.lease_duration_seconds).unwrap_or(1);
+                    let message =
+                        format!("lease {name} kept changing under this locker for {timeout_ms} ms");
+                    (
+                        deadline.min(now.saturating_add(duration_s * 1_000_000_000)),
+                        Error::Timeout(message),
+                    )
+                }
                 Attempt::Wait {
                     holder,
                     expires_in_ns,
-                } => {
-                    let now = clock::monotonic_ns();
-                    if now >= deadline {
-                        return Err(still_held(&holder));
-                    }
-                    let wake = deadline.min(now.saturating_add(expires_in_ns));
-                    let rv = lease
-                        .as_ref()
-                        .and_then(|l| l.resource_version.clone())
-                        .unwrap_or_default();
-                    match self.wait_for_change(name, &rv, wake) {
-                        Ok(Waited::Changed(state)) => {
-                            failures = 0;
-                            lease = state;
-                            continue;
-                        }
-                        Ok(Waited::Quiet) => {}
-                        // A broken watch or a 410: back off, then read afresh.
-                        Ok(Waited::Broken) | Err(_) => self.back_off(&mut failures, deadline),
-                    }
-                    if clock::monotonic_ns() >= deadline {
-                        return Err(still_held(&holder));
-                    }
-                    lease = read()?;
+                } => (
+                    deadline.min(now.saturating_add(expires_in_ns)),
+                    Error::Timeout(format!(
+                        "lease {name} is still held by {holder} after {timeout_ms} ms"
+                    )),
+                ),
+            };
+            if now >= deadline {
+                return Err(timed_out);
+            }
+            let rv = lease.as_ref().and_then(|l| l.resource_version.clone());
+            // A create that lost its race knows no version to watch from: read it.
+            if rv.is_none() && !watching.is_open() {
+                lease = read(&mut watching)?;
+                continue;
+            }
+            match watching.next_change(&rv.unwrap_or_default(), wake) {
+                Ok(Waited::Changed(state)) => {
+                    failures = 0;
+                    lease = self.defer(&mut watching, name, state, deadline);
+                    continue;
                 }
+                Ok(Waited::Quiet) => {}
+                // A broken watch or a 410: back off, then read afresh.
+                Ok(Waited::Broken) | Err(_) => self.back_off(&mut failures, deadline),
+            }
+            if clock::monotonic_ns() >= deadline {
+                return Err(timed_out);
+            }
+            lease = read(&mut watching)?;
+        }
+    }
+
+    /// Holds back a write on `lease` (as just seen on the watch) while it shows the lease
+    /// free: reads the watch for a random part of the contention window, and gives the lease
+    /// as it then stands. Seeing another take it meanwhile widens the window.
+    fn defer(
+        &self,
+        watching: &mut Watching<'_>,
+        name: &str,
+        mut lease: Option<Lease>,
+        deadline: u64,
+    ) -> Option<Lease> {
+        if !watching.is_open() || !self.free(name, lease.as_ref()) {
+            return lease;
+        }
+        let delay = self.window.get().delay_ns(clock::random_u64());
+        let until = deadline.min(clock::monotonic_ns().saturating_add(delay));
+        loop {
+            match watching.next_change("", until) {
+                Ok(Waited::Changed(next)) => {
+                    lease = next;
+                    if !self.free(name, lease.as_ref()) {
+                        self.window.set(self.window.get().lost());
+                        return lease;
+                    }
+                }
+                // The delay is over (or the watch broke): write now.
+                Ok(Waited::Quiet | Waited::Broken) | Err(_) => return lease,
             }
         }
+    }
+
+    /// Whether the rules let this locker write `lease` now (no other live holder).
+    fn free(&self, name: &str, lease: Option<&Lease>) -> bool {
+        !matches!(self.step_for(name, lease, clock::now()), Step::Wait { .. })
+    }
+
+    /// What the rules say to do about `lease` (`None`: absent) of `name` at `now`.
+    fn step_for(&self, name: &str, lease: Option<&Lease>, now: Now) -> Step {
+        let seen = lease.map(|l| self.observe(name, l, now));
+        rules::step(lease, &self.config, now, seen.as_ref())
     }
 
     /// Sleeps the backoff after `failures` failures in a row (counting this one), never past
@@ -286,32 +327,6 @@ impl Locker {
         let pause = self.config.backoff.delay_ms(*failures, clock::random_u64());
         *failures += 1;
         clock::sleep_until(deadline.min(clock::monotonic_ns() + pause * 1_000_000));
-    }
-
-    /// Watches lease `name` from `rv` until it changes or `wake` (monotonic ns) comes.
-    fn wait_for_change(&self, name: &str, rv: &str, wake: u64) -> Result<Waited, Error> {
-        let opened = clock::monotonic_ns();
-        let seconds = wake
-            .saturating_sub(opened)
-            .div_ceil(1_000_000_000)
-            .clamp(1, MAX_WATCH_SECONDS);
-        let seconds = u32::try_from(seconds).unwrap_or(1);
-        let mut watch = self.client.watch(name, rv, seconds, wake)?;
-        loop {
-            match watch.next(wake)? {
-                Next::Event(WatchEvent::Added(l) | WatchEvent::Modified(l)) => {
-                    return Ok(Waited::Changed(Some(l)));
-                }
-                Next::Event(WatchEvent::Deleted(_)) => return Ok(Waited::Changed(None)),
-                Next::Event(WatchEvent::Bookmark(_)) => {}
-                Next::Event(WatchEvent::Error(_)) => return Ok(Waited::Broken),
-                Next::Deadline => return Ok(Waited::Quiet),
-                Next::Ended if clock::monotonic_ns() < opened + SHORT_WATCH_NS => {
-                    return Ok(Waited::Broken);
-                }
-                Next::Ended => return Ok(Waited::Quiet),
-            }
-        }
     }
 
     /// Extends `hold`; `Lost` when another holder has written the lease since.

@@ -8,6 +8,7 @@ pub mod elector;
 mod files;
 mod http;
 pub mod locker;
+mod waiting;
 pub mod watch;
 
 use crate::config::{self, ClientConfig, ExplicitConfig};
