@@ -41,6 +41,7 @@ use wasmtime::component::{Component, Linker, ResourceAny};
 use wasmtime::{Engine, Store};
 
 pub use bindings::exports::kube::lease::leases::Config;
+use bindings::exports::kube::lease::leases::Guest as LeasesGuest;
 pub use bindings::exports::kube::lease::locks::{
     Backoff, Election, ExpiryRule, Hold, LockerOptions, Role,
 };
@@ -255,18 +256,21 @@ impl Replica {
         limits::arm(&mut self.store, own_timeout);
     }
 
+    /// The `leases` exports and the store to call them with, the call's deadline started (as
+    /// [`Replica::locks`] does for the lock exports), so no export call can miss it.
+    fn leases(&mut self) -> (&LeasesGuest, &mut Store<HostState>) {
+        self.arm(Duration::ZERO);
+        (self.bindings.kube_lease_leases(), &mut self.store)
+    }
+
     /// `in-cluster`: whether `KUBERNETES_SERVICE_HOST` is set.
     ///
     /// # Errors
     ///
     /// When the guest traps.
     pub async fn in_cluster(&mut self) -> anyhow::Result<bool> {
-        self.arm(Duration::ZERO);
-        Ok(self
-            .bindings
-            .kube_lease_leases()
-            .call_in_cluster(&mut self.store)
-            .await?)
+        let (leases, store) = self.leases();
+        Ok(leases.call_in_cluster(store).await?)
     }
 
     /// `lease-name-for-domain`: `cert-lock-` and 16 hex digits of the domain's SHA-256.
@@ -275,12 +279,8 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn lease_name_for_domain(&mut self, domain: &str) -> anyhow::Result<String> {
-        self.arm(Duration::ZERO);
-        Ok(self
-            .bindings
-            .kube_lease_leases()
-            .call_lease_name_for_domain(&mut self.store, domain)
-            .await?)
+        let (leases, store) = self.leases();
+        Ok(leases.call_lease_name_for_domain(store, domain).await?)
     }
 
     /// `lease-client.in-cluster`: a client from the service account.
@@ -289,13 +289,8 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn client_in_cluster(&mut self) -> CallResult<ClientHandle> {
-        self.arm(Duration::ZERO);
-        let result = self
-            .bindings
-            .kube_lease_leases()
-            .lease_client()
-            .call_in_cluster(&mut self.store)
-            .await?;
+        let (leases, store) = self.leases();
+        let result = leases.lease_client().call_in_cluster(store).await?;
         Ok(result.map(ClientHandle))
     }
 
@@ -305,12 +300,10 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn client_with_config(&mut self, config: &Config) -> CallResult<ClientHandle> {
-        self.arm(Duration::ZERO);
-        let result = self
-            .bindings
-            .kube_lease_leases()
+        let (leases, store) = self.leases();
+        let result = leases
             .lease_client()
-            .call_with_config(&mut self.store, config)
+            .call_with_config(store, config)
             .await?;
         Ok(result.map(ClientHandle))
     }
@@ -321,12 +314,10 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn namespace(&mut self, client: &ClientHandle) -> anyhow::Result<String> {
-        self.arm(Duration::ZERO);
-        Ok(self
-            .bindings
-            .kube_lease_leases()
+        let (leases, store) = self.leases();
+        Ok(leases
             .lease_client()
-            .call_namespace(&mut self.store, client.0)
+            .call_namespace(store, client.0)
             .await?)
     }
 
@@ -336,13 +327,8 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn base_url(&mut self, client: &ClientHandle) -> anyhow::Result<String> {
-        self.arm(Duration::ZERO);
-        Ok(self
-            .bindings
-            .kube_lease_leases()
-            .lease_client()
-            .call_base_url(&mut self.store, client.0)
-            .await?)
+        let (leases, store) = self.leases();
+        Ok(leases.lease_client().call_base_url(store, client.0).await?)
     }
 
     /// `lease-client.get`: the lease, or `None` when it does not exist.
@@ -351,12 +337,10 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn get(&mut self, client: &ClientHandle, name: &str) -> CallResult<Option<Lease>> {
-        self.arm(Duration::ZERO);
-        Ok(self
-            .bindings
-            .kube_lease_leases()
+        let (leases, store) = self.leases();
+        Ok(leases
             .lease_client()
-            .call_get(&mut self.store, client.0, name)
+            .call_get(store, client.0, name)
             .await?)
     }
 
@@ -366,12 +350,10 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn create(&mut self, client: &ClientHandle, lease: &Lease) -> CallResult<Lease> {
-        self.arm(Duration::ZERO);
-        Ok(self
-            .bindings
-            .kube_lease_leases()
+        let (leases, store) = self.leases();
+        Ok(leases
             .lease_client()
-            .call_create(&mut self.store, client.0, lease)
+            .call_create(store, client.0, lease)
             .await?)
     }
 
@@ -381,12 +363,10 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn update(&mut self, client: &ClientHandle, lease: &Lease) -> CallResult<Lease> {
-        self.arm(Duration::ZERO);
-        Ok(self
-            .bindings
-            .kube_lease_leases()
+        let (leases, store) = self.leases();
+        Ok(leases
             .lease_client()
-            .call_update(&mut self.store, client.0, lease)
+            .call_update(store, client.0, lease)
             .await?)
     }
 
@@ -401,12 +381,10 @@ impl Replica {
         name: &str,
         preconditions: &Preconditions,
     ) -> CallResult<()> {
-        self.arm(Duration::ZERO);
-        Ok(self
-            .bindings
-            .kube_lease_leases()
+        let (leases, store) = self.leases();
+        Ok(leases
             .lease_client()
-            .call_delete(&mut self.store, client.0, name, preconditions)
+            .call_delete(store, client.0, name, preconditions)
             .await?)
     }
 
@@ -416,13 +394,8 @@ impl Replica {
     ///
     /// When the guest traps.
     pub async fn list(&mut self, client: &ClientHandle) -> CallResult<LeaseList> {
-        self.arm(Duration::ZERO);
-        Ok(self
-            .bindings
-            .kube_lease_leases()
-            .lease_client()
-            .call_list(&mut self.store, client.0)
-            .await?)
+        let (leases, store) = self.leases();
+        Ok(leases.lease_client().call_list(store, client.0).await?)
     }
 
     /// Drops the guest's `lease-client` resource.
