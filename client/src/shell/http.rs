@@ -12,7 +12,7 @@ use wasi::http::types::{
     Method as WasiMethod, OutgoingBody, OutgoingRequest, RequestOptions, Scheme as WasiScheme,
 };
 use wasi::io::poll;
-use wasi::io::streams::StreamError;
+use wasi::io::streams::{OutputStream, StreamError};
 
 use crate::config::{ClientConfig, Scheme};
 use crate::error::Error;
@@ -112,9 +112,18 @@ pub fn start(
     let url = format!("{}{}", config.base_url, request.path);
     let timeout_ns = u64::from(config.timeout_ms) * 1_000_000;
     let outgoing = build(config, request, token).map_err(Failed::unsent)?;
-    let body = outgoing
-        .body()
-        .map_err(|()| Failed::unsent(Error::Transport("request body unavailable".into())))?;
+    // A request without a body gets none, so the host sends it whole at once; a body is
+    // written before the request is handed over as far as the host buffers it, so the head
+    // and the body leave together.
+    let pending = match &request.body {
+        None => None,
+        Some(bytes) => start_body(&outgoing, bytes, &url).map_err(|written| match written {
+            Written::Failed(failed) => Failed::unsent(failed.error),
+            Written::TimedOut => {
+                Failed::unsent(timed_out("sending the request to", &url, timeout_ms))
+            }
+        })?,
+    };
     let options = RequestOptions::new();
     // A host may not support some timeouts; the deadline below still holds.
     let _ = options.set_connect_timeout(Some(timeout_ns));
@@ -122,8 +131,11 @@ pub fn start(
     let _ = options.set_between_bytes_timeout(Some(between_bytes_ns));
     let future = outgoing_handler::handle(outgoing, Some(options))
         .map_err(|e| failure(&url, &e, timeout_ms))?;
-    let bytes = request.body.as_deref().unwrap_or_default();
-    let response = match write_body(body, bytes, deadline, &url) {
+    let written = match pending {
+        None => Ok(()),
+        Some(rest) => rest.finish(deadline, &url),
+    };
+    let response = match written {
         Ok(()) => outcome(&future, deadline, &url, timeout_ms),
         Err(Written::TimedOut) => {
             return Err(Failed::sent(timed_out(
@@ -238,39 +250,91 @@ enum Written {
     Failed(Failed),
 }
 
-/// Writes the body as fast as the host takes it (`check-write`), waiting on the stream's
-/// pollable against the deadline rather than blocking, then flushes and finishes it.
-fn write_body(body: OutgoingBody, bytes: &[u8], deadline: u64, url: &str) -> Result<(), Written> {
-    let failed = |e: StreamError| Written::Failed(Failed::sent(stream_error(url, e)));
-    {
-        let stream = body.write().map_err(|()| {
-            Written::Failed(Failed::unsent(Error::Transport(format!(
-                "{url}: request body unavailable"
-            ))))
-        })?;
-        let pollable = stream.subscribe();
-        let mut rest = bytes;
-        while !rest.is_empty() {
-            let room = stream.check_write().map_err(failed)?;
+/// A request body still being written: the part the host did not take before the request
+/// was handed over, or a flush it has not completed.
+struct PendingBody<'a> {
+    /// The body's stream; declared first so it is dropped before its parent.
+    stream: OutputStream,
+    /// The body; finished once all of it is written and flushed.
+    body: OutgoingBody,
+    /// What is left to write.
+    rest: &'a [u8],
+    /// Whether all of it is written and the flush requested.
+    flushing: bool,
+}
+
+/// Writes as much of `bytes` as the host takes now into `outgoing`'s body, without waiting.
+/// All of it taken and flushed: the body is finished (`None`); else what is left to do once
+/// the request has been handed over.
+fn start_body<'a>(
+    outgoing: &OutgoingRequest,
+    bytes: &'a [u8],
+    url: &str,
+) -> Result<Option<PendingBody<'a>>, Written> {
+    let unavailable = || {
+        Written::Failed(Failed::unsent(Error::Transport(format!(
+            "{url}: request body unavailable"
+        ))))
+    };
+    let body = outgoing.body().map_err(|()| unavailable())?;
+    let stream = body.write().map_err(|()| unavailable())?;
+    let mut pending = PendingBody {
+        stream,
+        body,
+        rest: bytes,
+        flushing: false,
+    };
+    if pending.progress(url)? {
+        pending.close(url)?;
+        return Ok(None);
+    }
+    Ok(Some(pending))
+}
+
+impl PendingBody<'_> {
+    /// Writes as much as the stream takes now (`check-write`), then asks for a flush; true
+    /// once the flush is done (the stream takes writes again).
+    fn progress(&mut self, url: &str) -> Result<bool, Written> {
+        let failed = |e: StreamError| Written::Failed(Failed::sent(stream_error(url, e)));
+        while !self.flushing {
+            let room = self.stream.check_write().map_err(failed)?;
             if room == 0 {
-                if !wait(&pollable, deadline) {
-                    return Err(Written::TimedOut);
-                }
-                continue;
+                return Ok(false);
             }
-            let n = rest.len().min(usize::try_from(room).unwrap_or(usize::MAX));
-            stream.write(&rest[..n]).map_err(failed)?;
-            rest = &rest[n..];
+            if self.rest.is_empty() {
+                self.stream.flush().map_err(failed)?;
+                self.flushing = true;
+            } else {
+                let n = self
+                    .rest
+                    .len()
+                    .min(usize::try_from(room).unwrap_or(usize::MAX));
+                self.stream.write(&self.rest[..n]).map_err(failed)?;
+                self.rest = &self.rest[n..];
+            }
         }
-        stream.flush().map_err(failed)?;
-        // The flush is done when the stream takes writes again.
-        while stream.check_write().map_err(failed)? == 0 {
+        Ok(self.stream.check_write().map_err(failed)? > 0)
+    }
+
+    /// Writes and flushes the rest as the host takes it, waiting on the stream's pollable
+    /// against the deadline rather than blocking, then finishes the body.
+    fn finish(mut self, deadline: u64, url: &str) -> Result<(), Written> {
+        let pollable = self.stream.subscribe();
+        while !self.progress(url)? {
             if !wait(&pollable, deadline) {
                 return Err(Written::TimedOut);
             }
         }
+        drop(pollable);
+        self.close(url)
     }
-    OutgoingBody::finish(body, None).map_err(|e| Written::Failed(Failed::sent(transport(url, &e))))
+
+    /// Finishes the body, all of it written and flushed.
+    fn close(self, url: &str) -> Result<(), Written> {
+        drop(self.stream);
+        OutgoingBody::finish(self.body, None)
+            .map_err(|e| Written::Failed(Failed::sent(transport(url, &e))))
+    }
 }
 
 /// How reading a response body ended.
