@@ -50,15 +50,7 @@ impl Contender for LeaseManagerContender {
             while !self.manager.changed().await? {}
             anyhow::Ok(())
         };
-        match tokio::time::timeout_at(deadline.into(), held).await {
-            Ok(result) => result.map(|()| {
-                Some(Acquired {
-                    identity: self.identity.clone(),
-                    token: None,
-                })
-            }),
-            Err(_) => Ok(None),
-        }
+        Acquired::unfenced_within(deadline, &self.identity, held).await
     }
 
     async fn release(&mut self) -> anyhow::Result<()> {

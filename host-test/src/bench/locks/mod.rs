@@ -1,13 +1,15 @@
 //! Lock contention on one lease: 1, 4, 16 and 64 contenders doing acquire → hold 1 ms →
 //! release → wait until another contender has acquired (so each acquisition after the first
 //! is a handoff to a waiter), until the run's acquisition target or its wall-clock cap. Clients:
-//! the component (waiting by watch), kube-lease-manager (sleeping until the holder's lease
-//! would expire) and a replay of the Go original's loop (polling with a 500 ms → 10 s
-//! backoff), all on the bench's emulator with the same lease duration. Every run is checked
+//! the component (waiting by watch), kube-lease-manager and kubert's lease manager (both
+//! sleeping until the holder's lease would expire) and a replay of the Go original's loop
+//! (polling with a 500 ms → 10 s backoff), all on the bench's emulator with the same lease
+//! duration. Every run is checked
 //! for mutual exclusion against the emulator's write log; a violation fails the bench.
 
 mod component;
 mod go_loop;
+mod kubert_lease;
 mod lease_manager;
 mod measure;
 mod results;
@@ -24,6 +26,7 @@ use crate::cluster::Cluster;
 use crate::history::{self, check_holds, now_micros};
 use component::Component;
 use go_loop::GoLoop;
+use kubert_lease::KubertContender;
 use lease_manager::LeaseManagerContender;
 pub use measure::{Cycle, RunFigures, handoffs, requests_for};
 pub use results::LockResults;
@@ -32,7 +35,7 @@ pub use results::LockResults;
 pub const CONTENDERS: [usize; 4] = [1, 4, 16, 64];
 
 /// The clients compared, the component first.
-pub const CLIENTS: [&str; 3] = ["component", "kube-lease-manager", "go-loop"];
+pub const CLIENTS: [&str; 4] = ["component", "kube-lease-manager", "kubert", "go-loop"];
 
 /// `leaseDurationSeconds` every client writes.
 pub const LEASE_SECONDS: i32 = 2;
@@ -73,6 +76,26 @@ pub struct Acquired {
     pub identity: String,
     /// The hold's fencing token, if the client exposes one.
     pub token: Option<u64>,
+}
+
+impl Acquired {
+    /// Waits until `deadline` for `held`, a client's own wait until it holds: then `identity`'s
+    /// acquisition (the client has no fencing token), or `None` once the deadline passes.
+    async fn unfenced_within(
+        deadline: Instant,
+        identity: &str,
+        held: impl Future<Output = anyhow::Result<()>>,
+    ) -> anyhow::Result<Option<Acquired>> {
+        match tokio::time::timeout_at(deadline.into(), held).await {
+            Ok(result) => result.map(|()| {
+                Some(Acquired {
+                    identity: identity.to_owned(),
+                    token: None,
+                })
+            }),
+            Err(_) => Ok(None),
+        }
+    }
 }
 
 /// One lock user of one client kind.
@@ -124,6 +147,13 @@ async fn run_one(
             let mut all = Vec::new();
             for i in 0..contenders {
                 all.push(LeaseManagerContender::new(to, &identity(i), &lease).await?);
+            }
+            contend(cluster, all, &lease, budget).await
+        }
+        "kubert" => {
+            let mut all = Vec::new();
+            for i in 0..contenders {
+                all.push(KubertContender::new(to, &identity(i), &lease).await?);
             }
             contend(cluster, all, &lease, budget).await
         }
