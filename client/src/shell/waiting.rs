@@ -30,7 +30,7 @@ const INITIAL_STATE_NS: u64 = 2_000_000_000;
 
 /// What a watch opened with the lease's current state gave.
 pub(crate) enum Initial {
-    /// The lease as it stands (`None`: absent); the watch stays open after it.
+    /// The lease as it stands (`None`: absent); the watch stays open after it (if any).
     State(Option<Lease>),
     /// The server does not serve initial events (422, or no state in time): read instead,
     /// from now on.
@@ -77,6 +77,9 @@ impl<'a> Watching<'a> {
         {
             Ok(watch) => watch,
             Err(e) if e.is(StatusKind::Invalid) => return Initial::Unsupported,
+            // No such collection (a missing namespace, say): no such lease either, as a GET's
+            // 404 would say; a create then names the cause.
+            Err(e) if e.is_not_found() => return Initial::State(None),
             Err(_) => return Initial::Failed,
         };
         let cap = opened.saturating_add(INITIAL_STATE_NS);
