@@ -3,7 +3,7 @@
 
 use crate::prelude::*;
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use core::cell::{Cell, RefCell};
 
 use crate::error::Error;
@@ -64,6 +64,10 @@ pub struct Locker {
     /// Whether the server may serve watches that open with the current state (WatchList);
     /// cleared once it refuses one, and `acquire` reads with a GET from then on.
     watch_list: Cell<bool>,
+    /// The leases whose last `acquire` here met another holder or lost a race: the next one
+    /// starts with such a watch, as it will likely wait on it; any other starts with a GET,
+    /// which holds no stream open while it writes.
+    contended: RefCell<BTreeSet<String>>,
 }
 
 impl Locker {
@@ -81,6 +85,7 @@ impl Locker {
             window: Cell::new(Window::default()),
             written: RefCell::new(BTreeMap::new()),
             watch_list: Cell::new(true),
+            contended: RefCell::new(BTreeSet::new()),
         })
     }
 
@@ -206,6 +211,9 @@ impl Locker {
     /// once it is released, deleted or expires; `Timeout` once `timeout_ms` has passed.
     /// Every request inside ends by the request timeout or `timeout_ms`, whichever is sooner.
     ///
+    /// It reads the lease first by GET, or, when its last `acquire` of the lease met another
+    /// holder or lost a race, by a watch that opens with the lease's state and then serves
+    /// the wait (one request fewer when it waits; a GET holds no stream open when it does not).
     /// One watch is read across attempts: after a lost race the winner's write arrives on it,
     /// so nothing is read again. A release seen on it is not written over at once: the
     /// locker defers by a random part of its contention window first (see
@@ -219,7 +227,13 @@ impl Locker {
         let deadline = clock::monotonic_ns().saturating_add(u64::from(timeout_ms) * 1_000_000);
         let read = |watching: &mut Watching<'_>| self.look(watching, name, deadline);
         let mut watching = Watching::new(&self.client, name);
-        let mut lease = read(&mut watching)?;
+        let mut lease = if self.contended.borrow().contains(name) {
+            read(&mut watching)?
+        } else {
+            self.client
+                .get_by(name, self.client.deadline_within(deadline))?
+        };
+        let mut waited = false;
         let mut failures = 0;
         loop {
             let by = self.client.deadline_within(deadline);
@@ -237,8 +251,15 @@ impl Locker {
                 }
             };
             let now = clock::monotonic_ns();
+            if !matches!(attempt, Attempt::Held(_)) && !waited {
+                waited = true;
+                self.contended.borrow_mut().insert(name.to_owned());
+            }
             let (wake, timed_out) = match attempt {
                 Attempt::Held(hold) => {
+                    if !waited {
+                        self.contended.borrow_mut().remove(name);
+                    }
                     self.window.set(self.window.get().won());
                     return Ok(hold);
                 }

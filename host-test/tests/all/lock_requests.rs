@@ -6,6 +6,7 @@
 
 use host_test::apiserver::{Options, RequestRecord};
 use host_test::cluster::Cluster;
+use host_test::history::HoldRecord;
 use host_test::host::LeaseError;
 
 use crate::lock_support::*;
@@ -45,10 +46,10 @@ async fn a_renewal_and_a_release_cost_one_write_each_and_no_read() {
     let mut a = plain(&cluster, "proxy-0", 300).await;
     let before = cluster.api.requests().len();
     let held = a.acquire("lock-a", 5_000).await;
-    // The watch showed no lease: created at once.
+    // Never contended here: a read (no stream held open while writing), then the create.
     assert_eq!(
         calls(&cluster, before, "lock-a"),
-        ["GET watch-initial 200", "POST item 201"]
+        ["GET item 404", "POST item 201"]
     );
     let before = cluster.api.requests().len();
     let renewed = ok(a.replica.renew(&a.locker, &held.hold).await);
@@ -113,28 +114,67 @@ async fn a_release_after_an_unrelated_write_reads_and_still_gives_the_hold_back(
     assert!(stored.contains(r#""team":"edge""#), "kept: {stored}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_waiter_learns_the_holder_from_its_watch_and_waits_on_that_same_watch() {
-    let cluster = cluster().await;
-    let (mut holder, held, mut waiter) = holder_and_waiter(&cluster, 300, "lock-a").await;
+/// `waiter` waits for lease `name` (until its watch is served) while `holder` holds it as
+/// `held`; `holder` then releases it. The waiter, its hold, the first hold's record, and the
+/// request log's length when the waiter began.
+async fn hand_over(
+    cluster: &Cluster,
+    name: &'static str,
+    (holder, held): (&mut Contender, &Held),
+    mut waiter: Contender,
+) -> (Contender, Held, HoldRecord, usize) {
     let before = cluster.api.requests().len();
     let waiting = tokio::spawn(async move {
-        let hold = waiter.acquire("lock-a", 20_000).await;
+        let hold = waiter.acquire(name, 20_000).await;
         (waiter, hold)
     });
-    // The waiter's watch is open (it saw the holder) before the release.
-    while cluster.api.open_watches() == 0 {
+    let watching = |c: &String| c.starts_with("GET watch") && c.ends_with(" 200");
+    while !calls(cluster, before, name).iter().any(watching) {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    let record = holder.release(&held).await;
-    let (mut waiter, second) = waiting.await.unwrap();
+    let record = holder.release(held).await;
+    let (waiter, second) = waiting.await.unwrap();
     assert!(second.hold.fencing_token > held.hold.fencing_token);
-    // The waiter's watch, the holder's release, the waiter's write: no read, no second watch.
+    (waiter, second, record, before)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_meeting_a_holder_acquire_reads_by_the_watch_it_then_waits_on() {
+    let cluster = cluster().await;
+    let (mut a, first, b) = holder_and_waiter(&cluster, 300, "lock-a").await;
+    // b has met no holder before: it reads, sees a, and watches from that version.
+    let (mut b, second, a_record, before) =
+        hand_over(&cluster, "lock-a", (&mut a, &first), b).await;
+    assert_eq!(
+        calls(&cluster, before, "lock-a"),
+        [
+            "GET item 200",
+            "GET watch-from 200",
+            "PUT item 200",
+            "PUT item 200"
+        ]
+    );
+    // Now a waits for b, and b, having met a holder, waits for a: the watch that opens with
+    // the lease's state is its read, the holder's release comes on it, then b's write.
+    let (mut a, third, b_record, _) = hand_over(&cluster, "lock-a", (&mut b, &second), a).await;
+    let (mut b, fourth, third_record, before) =
+        hand_over(&cluster, "lock-a", (&mut a, &third), b).await;
     assert_eq!(
         calls(&cluster, before, "lock-a"),
         ["GET watch-initial 200", "PUT item 200", "PUT item 200"]
     );
-    let records = [record, waiter.release(&second).await];
+    let mut records = vec![a_record, b_record, third_record, b.release(&fourth).await];
+    // A lease gone meanwhile: the watch's end bookmark says so, and b creates it.
+    let account = cluster.account("cleaner").unwrap();
+    let (mut cleaner, client) = cluster.replica(&account).await.unwrap();
+    ok(cleaner.delete(&client, "lock-a", &NO_PRECONDITIONS).await);
+    let before = cluster.api.requests().len();
+    let fifth = b.acquire("lock-a", 5_000).await;
+    assert_eq!(
+        calls(&cluster, before, "lock-a"),
+        ["GET watch-initial 200", "POST item 201"]
+    );
+    records.push(b.release(&fifth).await);
     let verdict = host_test::history::check_holds(&cluster.api.history(), &records);
     assert!(verdict.is_safe(), "{verdict:#?}");
 }
@@ -146,18 +186,14 @@ async fn without_watch_list_acquire_reads_first_and_remembers() {
         ..Options::default()
     };
     let cluster = cluster_with(older).await;
-    let (mut holder, held, mut waiter) = holder_and_waiter(&cluster, 300, "lock-a").await;
-    let before = cluster.api.requests().len();
-    let waiting = tokio::spawn(async move {
-        let hold = waiter.acquire("lock-a", 20_000).await;
-        (waiter, hold)
-    });
-    while cluster.api.open_watches() == 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-    let first = holder.release(&held).await;
-    let (mut waiter, second) = waiting.await.unwrap();
-    // Refused the watch that opens with the state, the waiter reads, then watches from there.
+    let (mut a, first, b) = holder_and_waiter(&cluster, 300, "lock-a").await;
+    let (mut b, second, a_record, _) = hand_over(&cluster, "lock-a", (&mut a, &first), b).await;
+    // a waits for b (a read, then a watch from its version): both have met a holder now.
+    let (mut a, third, b_record, _) = hand_over(&cluster, "lock-a", (&mut b, &second), a).await;
+    let mut records = vec![a_record, b_record];
+    // Refused the watch that opens with the state, b reads, then watches from there.
+    let (mut b, fourth, third_record, before) =
+        hand_over(&cluster, "lock-a", (&mut a, &third), b).await;
     assert_eq!(
         calls(&cluster, before, "lock-a"),
         [
@@ -168,15 +204,23 @@ async fn without_watch_list_acquire_reads_first_and_remembers() {
             "PUT item 200"
         ]
     );
-    // Remembered: the next acquire reads without asking for the watch again.
-    let mut records = vec![first, waiter.release(&second).await];
-    let before = cluster.api.requests().len();
-    let third = waiter.acquire("lock-a", 5_000).await;
+    records.push(third_record);
+    // Remembered: b's next wait reads without asking for that watch again.
+    let (mut a, fifth, fourth_record, _) =
+        hand_over(&cluster, "lock-a", (&mut b, &fourth), a).await;
+    records.push(fourth_record);
+    let (mut b, sixth, fifth_record, before) =
+        hand_over(&cluster, "lock-a", (&mut a, &fifth), b).await;
     assert_eq!(
         calls(&cluster, before, "lock-a"),
-        ["GET item 200", "PUT item 200"]
+        [
+            "GET item 200",
+            "GET watch-from 200",
+            "PUT item 200",
+            "PUT item 200"
+        ]
     );
-    records.push(waiter.release(&third).await);
+    records.extend([fifth_record, b.release(&sixth).await]);
     let verdict = host_test::history::check_holds(&cluster.api.history(), &records);
     assert!(verdict.is_safe(), "{verdict:#?}");
 }
