@@ -15,6 +15,15 @@ use crate::support::*;
 /// The query a watch that opens with the current state carries.
 const INITIAL_EVENTS: &str = "sendInitialEvents=true&resourceVersionMatch=NotOlderThan";
 
+/// A handoff to a waiter that reads first: its read, its watch from that version, the
+/// holder's release, its write.
+const READ_THEN_WATCH: [&str; 4] = [
+    "GET item 200",
+    "GET watch-from 200",
+    "PUT item 200",
+    "PUT item 200",
+];
+
 /// `METHOD kind status` for each request on lease `name` (in its path, or a create's body)
 /// from `from` on, where kind is
 /// `watch-initial`, `watch-from` (a resourceVersion) or `item` (a read or write).
@@ -116,13 +125,13 @@ async fn a_release_after_an_unrelated_write_reads_and_still_gives_the_hold_back(
 
 /// `waiter` waits for lease `name` (until its watch is served) while `holder` holds it as
 /// `held`; `holder` then releases it. The waiter, its hold, the first hold's record, and the
-/// request log's length when the waiter began.
+/// requests on the lease from the waiter's start on (as [`calls`]).
 async fn hand_over(
     cluster: &Cluster,
     name: &'static str,
     (holder, held): (&mut Contender, &Held),
     mut waiter: Contender,
-) -> (Contender, Held, HoldRecord, usize) {
+) -> (Contender, Held, HoldRecord, Vec<String>) {
     let before = cluster.api.requests().len();
     let waiting = tokio::spawn(async move {
         let hold = waiter.acquire(name, 20_000).await;
@@ -135,7 +144,7 @@ async fn hand_over(
     let record = holder.release(held).await;
     let (waiter, second) = waiting.await.unwrap();
     assert!(second.hold.fencing_token > held.hold.fencing_token);
-    (waiter, second, record, before)
+    (waiter, second, record, calls(cluster, before, name))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -143,24 +152,15 @@ async fn after_meeting_a_holder_acquire_reads_by_the_watch_it_then_waits_on() {
     let cluster = cluster().await;
     let (mut a, first, b) = holder_and_waiter(&cluster, 300, "lock-a").await;
     // b has met no holder before: it reads, sees a, and watches from that version.
-    let (mut b, second, a_record, before) =
-        hand_over(&cluster, "lock-a", (&mut a, &first), b).await;
-    assert_eq!(
-        calls(&cluster, before, "lock-a"),
-        [
-            "GET item 200",
-            "GET watch-from 200",
-            "PUT item 200",
-            "PUT item 200"
-        ]
-    );
+    let (mut b, second, a_record, seen) = hand_over(&cluster, "lock-a", (&mut a, &first), b).await;
+    assert_eq!(seen, READ_THEN_WATCH);
     // Now a waits for b, and b, having met a holder, waits for a: the watch that opens with
     // the lease's state is its read, the holder's release comes on it, then b's write.
     let (mut a, third, b_record, _) = hand_over(&cluster, "lock-a", (&mut b, &second), a).await;
-    let (mut b, fourth, third_record, before) =
+    let (mut b, fourth, third_record, seen) =
         hand_over(&cluster, "lock-a", (&mut a, &third), b).await;
     assert_eq!(
-        calls(&cluster, before, "lock-a"),
+        seen,
         ["GET watch-initial 200", "PUT item 200", "PUT item 200"]
     );
     let mut records = vec![a_record, b_record, third_record, b.release(&fourth).await];
@@ -192,10 +192,10 @@ async fn without_watch_list_acquire_reads_first_and_remembers() {
     let (mut a, third, b_record, _) = hand_over(&cluster, "lock-a", (&mut b, &second), a).await;
     let mut records = vec![a_record, b_record];
     // Refused the watch that opens with the state, b reads, then watches from there.
-    let (mut b, fourth, third_record, before) =
+    let (mut b, fourth, third_record, seen) =
         hand_over(&cluster, "lock-a", (&mut a, &third), b).await;
     assert_eq!(
-        calls(&cluster, before, "lock-a"),
+        seen,
         [
             "GET watch-initial 422",
             "GET item 200",
@@ -209,17 +209,9 @@ async fn without_watch_list_acquire_reads_first_and_remembers() {
     let (mut a, fifth, fourth_record, _) =
         hand_over(&cluster, "lock-a", (&mut b, &fourth), a).await;
     records.push(fourth_record);
-    let (mut b, sixth, fifth_record, before) =
+    let (mut b, sixth, fifth_record, seen) =
         hand_over(&cluster, "lock-a", (&mut a, &fifth), b).await;
-    assert_eq!(
-        calls(&cluster, before, "lock-a"),
-        [
-            "GET item 200",
-            "GET watch-from 200",
-            "PUT item 200",
-            "PUT item 200"
-        ]
-    );
+    assert_eq!(seen, READ_THEN_WATCH);
     records.extend([fifth_record, b.release(&sixth).await]);
     let verdict = host_test::history::check_holds(&cluster.api.history(), &records);
     assert!(verdict.is_safe(), "{verdict:#?}");
