@@ -220,7 +220,6 @@ impl ClientConfig {
         resource_version: &str,
         timeout_seconds: u32,
     ) -> Result<ApiRequest, Error> {
-        check_name(name)?;
         let mut rv = String::new();
         for b in resource_version.bytes() {
             if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -229,10 +228,33 @@ impl ClientConfig {
                 rv.push_str(&format!("%{b:02X}"));
             }
         }
+        self.watch_with(name, &format!("resourceVersion={rv}"), timeout_seconds)
+    }
+
+    /// A watch of lease `name` that opens with its current state (`../shared/k8s-watch.md`
+    /// §2, WatchList): a synthetic ADDED when it exists, then the initial-events-end
+    /// BOOKMARK, then every later change; ending after `timeout_seconds`. A server without
+    /// WatchList answers 422.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a name that is not a DNS-1123 subdomain.
+    pub fn watch_initial(&self, name: &str, timeout_seconds: u32) -> Result<ApiRequest, Error> {
+        let from = "sendInitialEvents=true&resourceVersionMatch=NotOlderThan";
+        self.watch_with(name, from, timeout_seconds)
+    }
+
+    /// A watch of lease `name` with bookmarks, `from` saying where it starts.
+    fn watch_with(
+        &self,
+        name: &str,
+        from: &str,
+        timeout_seconds: u32,
+    ) -> Result<ApiRequest, Error> {
+        check_name(name)?;
         Ok(ApiRequest {
             method: Method::Get,
             path: format!(
-                "{}?watch=true&fieldSelector=metadata.name%3D{name}&resourceVersion={rv}\
+                "{}?watch=true&fieldSelector=metadata.name%3D{name}&{from}\
                  &allowWatchBookmarks=true&timeoutSeconds={timeout_seconds}",
                 self.collection_path()
             ),
@@ -580,5 +602,18 @@ mod tests {
             odd.path
         );
         assert!(client().watch("../x", "1", 1).is_err());
+    }
+
+    #[test]
+    fn an_initial_events_watch_asks_for_the_current_state_and_its_end_bookmark() {
+        let request = client().watch_initial("cert-lock-a", 30).unwrap();
+        assert_eq!(request.method, Method::Get);
+        assert_eq!(
+            request.path,
+            "/apis/coordination.k8s.io/v1/namespaces/netbird/leases?watch=true\
+             &fieldSelector=metadata.name%3Dcert-lock-a&sendInitialEvents=true\
+             &resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=30"
+        );
+        assert!(client().watch_initial("../x", 1).is_err());
     }
 }

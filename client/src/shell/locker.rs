@@ -3,7 +3,7 @@
 
 use crate::prelude::*;
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, BTreeSet};
 use core::cell::{Cell, RefCell};
 
 use crate::error::Error;
@@ -17,7 +17,7 @@ use crate::names::lease_name_for_domain;
 use crate::retry::Failed;
 use crate::shell::Client;
 use crate::shell::clock;
-use crate::shell::waiting::{Waited, Watching};
+use crate::shell::waiting::{Initial, Waited, Watching};
 
 /// The annotation the Go original's certificate locker writes.
 pub const DOMAIN_ANNOTATION: &str = "netbird.io/domain";
@@ -58,6 +58,16 @@ pub struct Locker {
     config: LockerConfig,
     seen: RefCell<BTreeMap<String, Seen>>,
     window: Cell<Window>,
+    /// Per lease, the lease as this locker's last write stored it while holding it: a renewal
+    /// or release writes over it at its resourceVersion without reading first.
+    written: RefCell<BTreeMap<String, Lease>>,
+    /// Whether the server may serve watches that open with the current state (WatchList);
+    /// cleared once it refuses one, and `acquire` reads with a GET from then on.
+    watch_list: Cell<bool>,
+    /// The leases whose last `acquire` here met another holder or lost a race: the next one
+    /// starts with such a watch, as it will likely wait on it; any other starts with a GET,
+    /// which holds no stream open while it writes.
+    contended: RefCell<BTreeSet<String>>,
 }
 
 impl Locker {
@@ -73,6 +83,9 @@ impl Locker {
             config,
             seen: RefCell::new(BTreeMap::new()),
             window: Cell::new(Window::default()),
+            written: RefCell::new(BTreeMap::new()),
+            watch_list: Cell::new(true),
+            contended: RefCell::new(BTreeSet::new()),
         })
     }
 
@@ -157,7 +170,10 @@ impl Locker {
             Some(_) => self.client.update_by(&intended, write_by),
         };
         let failed = match write {
-            Ok(written) => return Ok(Tried::Done(Attempt::Held(self.hold(&written, now, None)?))),
+            Ok(written) => {
+                self.keep(&written);
+                return Ok(Tried::Done(Attempt::Held(self.hold(&written, now, None)?)));
+            }
             Err(failed) => failed,
         };
         let e = &failed.error;
@@ -173,6 +189,7 @@ impl Locker {
         match recovery::settle(read.as_ref(), &intended, None) {
             Settled::Applied => {
                 let stored = read.as_ref().unwrap_or(&intended);
+                self.keep(stored);
                 Ok(Tried::Done(Attempt::Held(self.hold(stored, now, None)?)))
             }
             Settled::NotApplied | Settled::Lost => Ok(Tried::NotApplied {
@@ -194,6 +211,9 @@ impl Locker {
     /// once it is released, deleted or expires; `Timeout` once `timeout_ms` has passed.
     /// Every request inside ends by the request timeout or `timeout_ms`, whichever is sooner.
     ///
+    /// It reads the lease first by GET, or, when its last `acquire` of the lease met another
+    /// holder or lost a race, by a watch that opens with the lease's state and then serves
+    /// the wait (one request fewer when it waits; a GET holds no stream open when it does not).
     /// One watch is read across attempts: after a lost race the winner's write arrives on it,
     /// so nothing is read again. A release seen on it is not written over at once: the
     /// locker defers by a random part of its contention window first (see
@@ -205,13 +225,15 @@ impl Locker {
         timeout_ms: u32,
     ) -> Result<Hold, Error> {
         let deadline = clock::monotonic_ns().saturating_add(u64::from(timeout_ms) * 1_000_000);
-        let read = |watching: &mut Watching<'_>| {
-            watching.close();
-            self.client
-                .get_by(name, self.client.deadline_within(deadline))
-        };
+        let read = |watching: &mut Watching<'_>| self.look(watching, name, deadline);
         let mut watching = Watching::new(&self.client, name);
-        let mut lease = read(&mut watching)?;
+        let mut lease = if self.contended.borrow().contains(name) {
+            read(&mut watching)?
+        } else {
+            self.client
+                .get_by(name, self.client.deadline_within(deadline))?
+        };
+        let mut waited = false;
         let mut failures = 0;
         loop {
             let by = self.client.deadline_within(deadline);
@@ -229,8 +251,15 @@ impl Locker {
                 }
             };
             let now = clock::monotonic_ns();
+            if !matches!(attempt, Attempt::Held(_)) && !waited {
+                waited = true;
+                self.contended.borrow_mut().insert(name.to_owned());
+            }
             let (wake, timed_out) = match attempt {
                 Attempt::Held(hold) => {
+                    if !waited {
+                        self.contended.borrow_mut().remove(name);
+                    }
                     self.window.set(self.window.get().won());
                     return Ok(hold);
                 }
@@ -278,6 +307,27 @@ impl Locker {
             }
             lease = read(&mut watching)?;
         }
+    }
+
+    /// The lease as it stands now (`None`: absent), by `deadline` and the request timeout:
+    /// from a new watch that opens with it (WatchList), which then stays open for the wait,
+    /// or from a GET once the server has refused such a watch. Either costs one request.
+    fn look(
+        &self,
+        watching: &mut Watching<'_>,
+        name: &str,
+        deadline: u64,
+    ) -> Result<Option<Lease>, Error> {
+        watching.close();
+        let by = self.client.deadline_within(deadline);
+        if self.watch_list.get() {
+            match watching.open_initial(deadline, by) {
+                Initial::State(lease) => return Ok(lease),
+                Initial::Unsupported => self.watch_list.set(false),
+                Initial::Failed => {}
+            }
+        }
+        self.client.get_by(name, by)
     }
 
     /// Holds back a write on `lease` (as just seen on the watch) while it shows the lease
@@ -339,7 +389,10 @@ impl Locker {
         self.rewrite(hold, by, &|lease: &Lease, now: Now| {
             rules::renewed(lease, now.wall)
         })
-        .and_then(|(written, now)| self.hold(&written, now, Some(hold)))
+        .and_then(|(written, now)| {
+            self.keep(&written);
+            self.hold(&written, now, Some(hold))
+        })
     }
 
     /// Gives `hold` back: clears the lease's holder only if it is still this hold.
@@ -364,10 +417,16 @@ impl Locker {
             acquire_time: hold.acquire_time,
         };
         let mut tries = 0;
+        let mut kept = self.kept(hold);
         loop {
-            let lease = match self.client.get_by(&hold.name, by)? {
-                Some(l) if rules::still_held(&l, &hold.identity, hold.acquire_time) => l,
-                other => return Err(rules::lost(&hold.name, other.as_ref())),
+            // The lease as this locker last wrote it, else as read now.
+            let from_kept = kept.is_some();
+            let lease = match kept.take() {
+                Some(l) => l,
+                None => match self.client.get_by(&hold.name, by)? {
+                    Some(l) if rules::still_held(&l, &hold.identity, hold.acquire_time) => l,
+                    other => return Err(rules::lost(&hold.name, other.as_ref())),
+                },
             };
             let now = clock::now();
             let intended = change(&lease, now);
@@ -378,6 +437,10 @@ impl Locker {
                 Ok(written) => return Ok((written, now)),
                 Err(failed) => failed,
             };
+            // Written since this locker's last write: decide from a read, as if none was kept.
+            if from_kept && failed.error.is_conflict() {
+                continue;
+            }
             let raced = failed.error.is_conflict() || failed.error.is_not_found();
             if raced && tries == 0 {
                 tries += 1;
@@ -404,6 +467,25 @@ impl Locker {
     pub fn lock_for_domain(&self, domain: &str, timeout_ms: u32) -> Result<Hold, Error> {
         let annotations = [(DOMAIN_ANNOTATION.to_owned(), domain.to_owned())];
         self.acquire(&lease_name_for_domain(domain), &annotations, timeout_ms)
+    }
+
+    /// Keeps `written` (as the server stored this locker's write) for the next renewal or
+    /// release of the hold it records.
+    fn keep(&self, written: &Lease) {
+        if written.resource_version.is_some() {
+            let mut kept = self.written.borrow_mut();
+            kept.insert(written.name.clone(), written.clone());
+        }
+    }
+
+    /// Takes the lease kept for `hold`'s lease if it records exactly this hold (identity and
+    /// acquire time); it is trusted no further than its resourceVersion: a write over it
+    /// fails with 409 once anyone else has written.
+    fn kept(&self, hold: &Hold) -> Option<Lease> {
+        let lease = self.written.borrow_mut().remove(&hold.name)?;
+        let ours = hold.identity == self.config.identity
+            && rules::still_held(&lease, &hold.identity, hold.acquire_time);
+        ours.then_some(lease)
     }
 
     /// What this locker knows of lease `name` after reading `lease` at `now`.

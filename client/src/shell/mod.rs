@@ -14,7 +14,7 @@ pub mod watch;
 use crate::config::{self, ClientConfig, ExplicitConfig};
 use crate::error::{Error, redact_bytes};
 use crate::lease::{Lease, LeaseList, Preconditions};
-use crate::request::{ApiResponse, Call};
+use crate::request::{ApiRequest, ApiResponse, Call};
 use crate::retry::{self, Failed, RetryPolicy};
 use crate::status::{Operation, error_for};
 use crate::token::{CachedToken, Token};
@@ -143,6 +143,26 @@ impl Client {
         by: u64,
     ) -> Result<Watch, Error> {
         let request = self.config.watch(name, resource_version, timeout_seconds)?;
+        self.open_watch(&request, timeout_seconds, by)
+    }
+
+    /// Opens a watch of lease `name` that starts with its current state (a synthetic ADDED,
+    /// then the initial-events-end BOOKMARK); the server ends it after `timeout_seconds`. A
+    /// server without WatchList refuses it with 422. The answer must come within the request
+    /// timeout and by `by` (monotonic ns).
+    pub fn watch_initial(&self, name: &str, timeout_seconds: u32, by: u64) -> Result<Watch, Error> {
+        let request = self.config.watch_initial(name, timeout_seconds)?;
+        self.open_watch(&request, timeout_seconds, by)
+    }
+
+    /// Sends the watch `request` and gives its stream (the server ends it after
+    /// `timeout_seconds`), or the failure status it got instead.
+    fn open_watch(
+        &self,
+        request: &ApiRequest,
+        timeout_seconds: u32,
+        by: u64,
+    ) -> Result<Watch, Error> {
         let (token, _) = self.token()?;
         let secret = token.as_ref().map_or("", Token::secret);
         let deadline = self.deadline_within(by);
@@ -151,7 +171,7 @@ impl Client {
         let quiet_ns = (u64::from(timeout_seconds) + 30) * 1_000_000_000;
         let result = http::start(
             &self.config,
-            &request,
+            request,
             token.as_ref(),
             (deadline, given_ms),
             quiet_ns,

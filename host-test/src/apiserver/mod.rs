@@ -66,6 +66,10 @@ pub struct Options {
     /// earlier byte-for-byte fixtures predate it); ownership is tracked either way, so
     /// server-side apply conflicts work regardless.
     pub managed_fields: bool,
+    /// Serve as a server without the `WatchList` feature (before 1.34, where its gate is off
+    /// by default): a watch with `sendInitialEvents` gets 422, and one from resourceVersion
+    /// `""`/`"0"` gets its synthetic ADDEDs with no initial-events-end BOOKMARK.
+    pub without_watch_list: bool,
 }
 
 /// The kind of an accepted write.

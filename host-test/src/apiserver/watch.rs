@@ -156,7 +156,7 @@ pub(crate) fn start(
     namespace: &str,
     name: &str,
 ) -> Result<Reply, Status> {
-    let options = WatchOptions::parse(&req.query, name)?;
+    let options = WatchOptions::parse(&req.query, name, !shared.options.without_watch_list)?;
     let deadline = Instant::now() + options.timeout;
     let filter = Filter {
         namespace: namespace.to_owned(),
@@ -183,7 +183,7 @@ pub(crate) fn start(
                     .filter(|l| filter.wants(l))
                     .map(|l| filter.line("ADDED", l)),
             );
-            if filter.options.bookmarks {
+            if filter.options.bookmarks && filter.options.initial_events_end {
                 opening.push(bookmark_line(store.revision(), true));
             }
             store.revision()

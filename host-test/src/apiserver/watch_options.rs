@@ -22,6 +22,9 @@ pub(crate) struct WatchOptions {
     pub from: u64,
     /// Whether the stream opens with a synthetic ADDED per matching lease.
     pub send_initial: bool,
+    /// Whether those are followed by the initial-events-end BOOKMARK (WatchList; only when
+    /// bookmarks are allowed).
+    pub initial_events_end: bool,
     /// `allowWatchBookmarks`.
     pub bookmarks: bool,
     /// How long the stream lasts (`timeoutSeconds`, else random 1800–3600 s).
@@ -43,13 +46,24 @@ fn default_timeout() -> Duration {
 }
 
 /// `validateWatchOptions` (apimachinery `internalversion/validation`), after
-/// `SetListOptionsDefaults` with the WatchList gate on (as in 1.34).
-fn validate(rvm: &str, send_initial: Option<bool>, continued: bool) -> Result<(), Vec<FieldError>> {
+/// `SetListOptionsDefaults`; `watch_list` is the WatchList gate (on in 1.34).
+fn validate(
+    rvm: &str,
+    send_initial: Option<bool>,
+    continued: bool,
+    watch_list: bool,
+) -> Result<(), Vec<FieldError>> {
     let mut errs = Vec::new();
     if send_initial.is_some() && rvm != NOT_OLDER_THAN {
         errs.push(FieldError::forbidden(
             "resourceVersionMatch",
             "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+        ));
+    }
+    if send_initial.is_some() && !watch_list {
+        errs.push(FieldError::forbidden(
+            "sendInitialEvents",
+            "sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled",
         ));
     }
     if !rvm.is_empty() {
@@ -78,8 +92,9 @@ fn validate(rvm: &str, send_initial: Option<bool>, continued: bool) -> Result<()
 }
 
 impl WatchOptions {
-    /// Decodes and checks `query`; `name` is the `/watch/…/{name}` path segment (or empty).
-    pub fn parse(query: &Query, name: &str) -> Result<WatchOptions, Status> {
+    /// Decodes and checks `query`; `name` is the `/watch/…/{name}` path segment (or empty),
+    /// `watch_list` the WatchList gate.
+    pub fn parse(query: &Query, name: &str, watch_list: bool) -> Result<WatchOptions, Status> {
         let labels = LabelSelector::parse(query.get("labelSelector").unwrap_or_default())?;
         let mut fields =
             FieldSelector::parse_syntax(query.get("fieldSelector").unwrap_or_default())?;
@@ -87,12 +102,12 @@ impl WatchOptions {
         let mut rvm = query.get("resourceVersionMatch").unwrap_or_default();
         let mut send_initial = query.get("sendInitialEvents").map(query_bool);
         let legacy = rv.is_empty() || rv == "0";
-        if send_initial.is_none() && rvm.is_empty() && legacy {
+        if watch_list && send_initial.is_none() && rvm.is_empty() && legacy {
             send_initial = Some(true);
             rvm = NOT_OLDER_THAN;
         }
         let continued = query.get("continue").is_some_and(|c| !c.is_empty());
-        validate(rvm, send_initial, continued)
+        validate(rvm, send_initial, continued, watch_list)
             .map_err(|errs| Status::invalid_in("meta.k8s.io", "ListOptions", "", &errs))?;
         fields.check_known()?;
         if !name.is_empty() {
@@ -125,7 +140,9 @@ impl WatchOptions {
             labels,
             fields,
             from,
-            send_initial: send_initial.unwrap_or(false),
+            // Without WatchList, a legacy watch still opens with the current state.
+            send_initial: send_initial.unwrap_or(!watch_list && legacy),
+            initial_events_end: watch_list,
             bookmarks: query.get("allowWatchBookmarks").is_some_and(query_bool),
             timeout,
         })

@@ -19,6 +19,7 @@ mod hostile;
 mod kubectl_proxy;
 mod limits;
 mod lock_api;
+mod lock_requests;
 mod lock_support;
 mod locking;
 mod locks;

@@ -215,7 +215,7 @@ async fn bad_resource_version_match_combinations_are_422_before_any_stream() {
 fn without_timeout_seconds_the_server_picks_1800_to_3600_seconds() {
     use super::super::exchange::Query;
     use super::super::watch_options::WatchOptions;
-    let parse = |q: &str| WatchOptions::parse(&Query::parse(Some(q)), "").expect("valid");
+    let parse = |q: &str| WatchOptions::parse(&Query::parse(Some(q)), "", true).expect("valid");
     let picks: Vec<u64> = (0..200)
         .map(|_| parse("watch=true").timeout.as_secs())
         .chain((0..200).map(|_| parse("watch=true&timeoutSeconds=0").timeout.as_secs()))
@@ -237,4 +237,47 @@ async fn a_watch_selecting_one_name_is_authorized_for_that_name() {
         let r = c.get(&path).await;
         assert_eq!((r.code, r.text()), (403, refused), "{path}");
     }
+}
+
+#[tokio::test]
+async fn without_watch_list_initial_events_are_422_and_a_legacy_watch_gets_no_end_bookmark() {
+    let older = Options {
+        without_watch_list: true,
+        ..Options::default()
+    };
+    let (_server, c) = server(older).await;
+    let v = create(&c, "a").await;
+    let gated = "Forbidden: sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled";
+    let needs_rvm =
+        "Forbidden: sendInitialEvents requires setting resourceVersionMatch to NotOlderThan";
+    let cases: [(&str, Vec<(&str, &str)>); 2] = [
+        (
+            "sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true",
+            vec![("sendInitialEvents", gated)],
+        ),
+        (
+            "sendInitialEvents=false",
+            vec![
+                ("resourceVersionMatch", needs_rvm),
+                ("sendInitialEvents", gated),
+            ],
+        ),
+    ];
+    for (query, errors) in cases {
+        let r = c.get(&format!("{LEASES}?watch=true&{query}")).await;
+        assert_eq!(r.code, 422, "{query}: {}", r.body);
+        assert_eq!(r.text(), invalid_list_options(&errors), "{query}");
+    }
+    // The legacy watch from "now" still opens with the state, but never says it ended.
+    for rv in ["", "&resourceVersion=0"] {
+        let path = format!("{LEASES}?watch=true{rv}&allowWatchBookmarks=true&timeoutSeconds=1");
+        let body = whole(&c, &path).await.body;
+        assert_eq!(events(&body), ["ADDED a"], "{rv}");
+        assert!(!body.contains("initial-events-end"), "{rv}: {body}");
+    }
+    let from = format!(
+        "{LEASES}?watch=true&resourceVersion={}&allowWatchBookmarks=true&timeoutSeconds=1",
+        rv(&v)
+    );
+    assert_eq!(events(&whole(&c, &from).await.body), Vec::<String>::new());
 }
