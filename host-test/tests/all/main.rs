@@ -14,6 +14,7 @@ mod fault_deadlines;
 mod fault_support;
 mod faults;
 mod front;
+mod guest_stack;
 mod herd;
 mod hostile;
 mod kubectl_proxy;
