@@ -3,10 +3,9 @@
 //! memory cap still stops a guest with [`GuestLimitExceeded::Memory`] — the cap set by the
 //! limits, or the pool's slot when that is smaller.
 
-use host_test::host::{
-    GuestLimitExceeded, GuestLimits, InstanceAllocation, LeaseHost, PoolingConfig,
-};
+use host_test::host::{GuestLimits, InstanceAllocation, LeaseHost, PoolingConfig};
 
+use crate::limits::{assert_listing_stops_at, two_hundred_leases_and_an_idle_instances_memory};
 use crate::support::*;
 
 /// A host of the built component on a pool with `pooling`'s sizes.
@@ -52,17 +51,7 @@ async fn fresh_instances_on_a_pool_of_two_create_get_and_delete_and_a_third_live
 async fn the_memory_cap_traps_cleanly_on_a_pool_whether_the_limits_or_the_slot_set_it() {
     let cluster = cluster().await;
     let account = cluster.account("pool-capped").unwrap();
-    let (mut filler, client) = cluster.replica(&account).await.unwrap();
-    for i in 0..200 {
-        ok(filler
-            .create(&client, &held(&format!("lease-{i}"), "a", T0))
-            .await);
-    }
-    // What an idle instance holds (instantiated, client built): listing 200 leases needs more.
-    let cap = {
-        let (idle, _) = cluster.replica(&account).await.unwrap();
-        idle.memory_bytes()
-    };
+    let cap = two_hundred_leases_and_an_idle_instances_memory(&cluster, &account).await;
     let by_limits = pooled(PoolingConfig::default()).with_limits(GuestLimits {
         max_memory_bytes: cap,
         ..GuestLimits::default()
@@ -79,17 +68,7 @@ async fn the_memory_cap_traps_cleanly_on_a_pool_whether_the_limits_or_the_slot_s
     );
     for host in [by_limits, by_slot] {
         let (mut capped, client) = cluster.replica_on(&host, &account).await.unwrap();
-        let e = capped
-            .list(&client)
-            .await
-            .expect_err("the list outgrows the cap");
-        match e.downcast_ref::<GuestLimitExceeded>() {
-            Some(GuestLimitExceeded::Memory { cap: c, desired }) => {
-                assert_eq!(*c, cap);
-                assert!(*desired > cap, "{desired}");
-            }
-            other => panic!("not stopped at the memory cap: {other:?}: {e:?}"),
-        }
+        assert_listing_stops_at(&mut capped, &client, cap).await;
         drop(capped);
         // The trapped instance's slot serves the next one.
         let (mut next, client) = cluster.replica_on(&host, &account).await.unwrap();
