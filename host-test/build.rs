@@ -132,7 +132,15 @@ fn build_guests(workspace: &Path, out_dir: &Path, guests: &[&Guest]) -> PathBuf 
         return built;
     }
     // `.cargo/config.toml` sets the guests' link flags (their stack size).
-    for input in ["src", "wit", "client", "proxy", "Cargo.toml", "Cargo.lock", ".cargo"] {
+    for input in [
+        "src",
+        "wit",
+        "client",
+        "proxy",
+        "Cargo.toml",
+        "Cargo.lock",
+        ".cargo",
+    ] {
         println!("cargo:rerun-if-changed={}", workspace.join(input).display());
     }
 
