@@ -131,7 +131,16 @@ fn build_guests(workspace: &Path, out_dir: &Path, guests: &[&Guest]) -> PathBuf 
     if guests.is_empty() {
         return built;
     }
-    for input in ["src", "wit", "client", "proxy", "Cargo.toml", "Cargo.lock"] {
+    // `.cargo/config.toml` sets the guests' link flags (their stack size).
+    for input in [
+        "src",
+        "wit",
+        "client",
+        "proxy",
+        "Cargo.toml",
+        "Cargo.lock",
+        ".cargo",
+    ] {
         println!("cargo:rerun-if-changed={}", workspace.join(input).display());
     }
 

@@ -16,6 +16,12 @@ pub const TOKEN_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/toke
 pub const CA_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
 /// The pod's namespace.
 pub const NAMESPACE_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
+/// [`TOKEN_PATH`]'s name in [`SERVICE_ACCOUNT_DIR`].
+pub const TOKEN_FILE: &str = "token";
+/// [`CA_PATH`]'s name in [`SERVICE_ACCOUNT_DIR`].
+pub const CA_FILE: &str = "ca.crt";
+/// [`NAMESPACE_PATH`]'s name in [`SERVICE_ACCOUNT_DIR`].
+pub const NAMESPACE_FILE: &str = "namespace";
 /// The apiserver host variable.
 pub const HOST_VAR: &str = "KUBERNETES_SERVICE_HOST";
 /// The apiserver port variable.
@@ -326,6 +332,17 @@ mod tests {
         match r {
             Err(Error::Config(m)) => m,
             other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_service_account_paths_are_its_directory_and_file_names() {
+        for (path, name) in [
+            (TOKEN_PATH, TOKEN_FILE),
+            (CA_PATH, CA_FILE),
+            (NAMESPACE_PATH, NAMESPACE_FILE),
+        ] {
+            assert_eq!(path, format!("{SERVICE_ACCOUNT_DIR}/{name}"));
         }
     }
 

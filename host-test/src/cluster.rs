@@ -117,7 +117,19 @@ impl Cluster {
     /// # Errors
     /// When instantiation traps or the component cannot build its client.
     pub async fn replica(&self, account: &Account) -> anyhow::Result<(Replica, ClientHandle)> {
-        let mut replica = self.host.instantiate(self.sandbox(account)).await?;
+        self.replica_on(&self.host, account).await
+    }
+
+    /// [`Cluster::replica`] on `host` (e.g. one with another instance allocation).
+    ///
+    /// # Errors
+    /// When instantiation traps or the component cannot build its client.
+    pub async fn replica_on(
+        &self,
+        host: &LeaseHost,
+        account: &Account,
+    ) -> anyhow::Result<(Replica, ClientHandle)> {
+        let mut replica = host.instantiate(self.sandbox(account)).await?;
         let client = replica
             .client_in_cluster()
             .await?

@@ -18,6 +18,7 @@ use crate::request::{ApiRequest, ApiResponse, Call};
 use crate::retry::{self, Failed, RetryPolicy};
 use crate::status::{Operation, error_for};
 use crate::token::{CachedToken, Token};
+use alloc::rc::Rc;
 use core::cell::RefCell;
 use wasi::clocks::monotonic_clock;
 use watch::Watch;
@@ -37,21 +38,37 @@ pub struct Client {
     config: ClientConfig,
     /// The token as last read; reading its file costs a few host calls per request.
     token: RefCell<Option<CachedToken>>,
+    /// The in-cluster service-account directory, kept open: the token is read again through
+    /// it, without looking for its preopen again.
+    account_dir: Option<Rc<files::Dir>>,
 }
 
 impl Client {
-    /// From the pod's service account and the `KUBERNETES_SERVICE_*` variables; the
-    /// namespace and CA are read once, here.
+    /// From the pod's service account and the `KUBERNETES_SERVICE_*` variables, in one pass
+    /// over the account's directory: the namespace and CA are read once, here, and the token
+    /// too (kept as every token read is; a token that cannot be read or is malformed is read
+    /// again, and its error reported, by the first request).
     pub fn in_cluster() -> Result<Self, Error> {
+        let [host, port] = files::env_vars([config::HOST_VAR, config::PORT_VAR]);
+        let dir = files::Dir::open(config::SERVICE_ACCOUNT_DIR);
+        let read = |name: &str| dir.as_ref().map_err(Clone::clone)?.read(name);
         let config = ClientConfig::in_cluster(
-            files::env(config::HOST_VAR).as_deref(),
-            files::env(config::PORT_VAR).as_deref(),
-            files::read(config::NAMESPACE_PATH),
-            files::read(config::CA_PATH),
+            host.as_deref(),
+            port.as_deref(),
+            read(config::NAMESPACE_FILE),
+            read(config::CA_FILE),
         )?;
+        let token = read(config::TOKEN_FILE)
+            .ok()
+            .and_then(|bytes| Token::from_file_contents(config::TOKEN_PATH, &bytes).ok())
+            .map(|token| CachedToken {
+                token,
+                read_at_ns: monotonic_clock::now(),
+            });
         Ok(Self {
             config,
-            token: RefCell::new(None),
+            token: RefCell::new(token),
+            account_dir: dir.ok().map(Rc::new),
         })
     }
 
@@ -60,6 +77,7 @@ impl Client {
         Ok(Self {
             config: ClientConfig::explicit(explicit)?,
             token: RefCell::new(None),
+            account_dir: None,
         })
     }
 
@@ -270,8 +288,12 @@ impl Client {
         if let Some(kept) = self.token.borrow().as_ref().filter(|c| c.usable_at(now)) {
             return Ok((Some(kept.token.clone()), true));
         }
-        let bytes = files::read(path)
-            .map_err(|why| Error::Config(format!("cannot read token file {path}: {why}")))?;
+        let bytes = match &self.account_dir {
+            Some(dir) => dir.read(config::TOKEN_FILE),
+            None => files::read(path),
+        };
+        let bytes =
+            bytes.map_err(|why| Error::Config(format!("cannot read token file {path}: {why}")))?;
         let token = Token::from_file_contents(path, &bytes)?;
         self.token.replace(Some(CachedToken {
             token: token.clone(),

@@ -6,7 +6,7 @@ use anyhow::anyhow;
 
 use super::LeaseOps;
 use crate::cluster::{Account, Cluster};
-use crate::host::{CallResult, ClientHandle, Lease, LeaseSpec, Preconditions, Replica};
+use crate::host::{CallResult, ClientHandle, Lease, LeaseHost, LeaseSpec, Preconditions, Replica};
 
 /// One instance with its in-cluster client.
 pub struct Guest {
@@ -17,7 +17,16 @@ pub struct Guest {
 impl Guest {
     /// A fresh instance for `account`, with its in-cluster client.
     pub async fn new(cluster: &Cluster, account: &Account) -> anyhow::Result<Self> {
-        let (replica, client) = cluster.replica(account).await?;
+        Self::on(&cluster.host, cluster, account).await
+    }
+
+    /// A fresh instance of `host` for `account` of `cluster`, with its in-cluster client.
+    pub async fn on(
+        host: &LeaseHost,
+        cluster: &Cluster,
+        account: &Account,
+    ) -> anyhow::Result<Self> {
+        let (replica, client) = cluster.replica_on(host, account).await?;
         Ok(Self { replica, client })
     }
 }

@@ -4,8 +4,9 @@
 //! Sides: `plain` (hyper + rustls doing the requests directly: the floor), `kube-rs`
 //! (`Api<Lease>`, what a Rust user would pick instead), `component` (one
 //! instance reused) and `component-fresh` (a fresh instance and in-cluster client per
-//! operation, the `wasmtime serve` shape). Each round creates, reads, replaces and deletes
-//! a lease; rounds run in blocks that alternate between sides so drift hits all alike.
+//! operation, the `wasmtime serve` shape, on whichever instance allocator instantiates faster:
+//! both are measured first). Each round creates, reads, replaces and deletes a lease; rounds
+//! run in blocks that alternate between sides so drift hits all alike.
 //! Then lock contention on the same emulator (see [`locks`]), and the plots (see [`plots`]).
 
 mod guest;
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use crate::apiserver::{Limits, Options};
 use crate::cluster::Cluster;
-use crate::host::{KUBE_LEASE_COMPONENT, LeaseHost};
+use crate::host::{InstanceAllocation, KUBE_LEASE_COMPONENT, LeaseHost};
 use guest::Guest;
 use kube_rs::KubeRs;
 use plain::Plain;
@@ -69,11 +70,43 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<Report> {
     let mut plain = Plain::new(&endpoint)?;
     let mut kube = KubeRs::new(&endpoint)?;
     let mut reused = Guest::new(&cluster, &account).await?;
+
+    // Instantiation alone, on each allocator in alternating blocks after an untimed warm-up;
+    // the faster one gives `component-fresh` its instances.
+    let pooled = LeaseHost::from_built_with(InstanceAllocation::pooling())?;
+    let (mut instantiate, mut instantiate_pooling) = (Samples::default(), Samples::default());
+    for block in 0..=blocks {
+        let (count, timed) = if block == 0 {
+            (20, false)
+        } else {
+            (rounds / blocks, true)
+        };
+        for (host, into) in [
+            (&*cluster.host, &mut instantiate),
+            (&pooled, &mut instantiate_pooling),
+        ] {
+            for _ in 0..count {
+                let started = Instant::now();
+                let replica = host.instantiate(cluster.sandbox(&account)).await?;
+                if timed {
+                    into.push(started.elapsed());
+                }
+                drop(replica);
+            }
+        }
+    }
+    let fresh_host = if instantiate_pooling.p50() < instantiate.p50() {
+        &pooled
+    } else {
+        &cluster.host
+    };
+
     let mut sides = Sides {
         plain: &mut plain,
         kube: &mut kube,
         reused: &mut reused,
         cluster: &cluster,
+        fresh_host,
         account: &cluster.account("bench-fresh")?,
     };
 
@@ -97,13 +130,6 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<Report> {
         }
     }
 
-    let mut instantiate = Samples::default();
-    for _ in 0..rounds {
-        let started = Instant::now();
-        let replica = cluster.host.instantiate(cluster.sandbox(&account)).await?;
-        instantiate.push(started.elapsed());
-        drop(replica);
-    }
     // An idle instance: instantiated, its in-cluster client built, nothing sent yet.
     let (idle, _client) = cluster.replica(&account).await?;
     let idle_memory_bytes = idle.memory_bytes();
@@ -113,7 +139,11 @@ pub async fn run(options: &BenchOptions) -> anyhow::Result<Report> {
 
     let report = Report::new(
         latencies,
-        instantiate,
+        report::Instantiation {
+            on_demand: instantiate,
+            pooling: instantiate_pooling,
+            fresh: fresh_host.allocation(),
+        },
         compile_time(Path::new(KUBE_LEASE_COMPONENT))?,
         std::fs::metadata(KUBE_LEASE_COMPONENT)?.len(),
         idle_memory_bytes,
@@ -178,6 +208,8 @@ struct Sides<'a> {
     kube: &'a mut KubeRs,
     reused: &'a mut Guest,
     cluster: &'a Cluster,
+    /// The host `component-fresh` instantiates on.
+    fresh_host: &'a LeaseHost,
     account: &'a crate::cluster::Account,
 }
 
@@ -198,7 +230,7 @@ impl Sides<'_> {
                 "kube-rs" => self.kube.step(op, name, &rv).await?,
                 "component" => self.reused.step(op, name, &rv).await?,
                 _ => {
-                    let mut fresh = Guest::new(self.cluster, self.account).await?;
+                    let mut fresh = Guest::on(self.fresh_host, self.cluster, self.account).await?;
                     fresh.step(op, name, &rv).await?
                 }
             };

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::locks::LockResults;
 use super::stats::Samples;
 use super::{OPERATIONS, SIDES};
+use crate::host::InstanceAllocation;
 
 /// Latencies by side, then operation.
 #[derive(Debug, Default)]
@@ -35,13 +36,34 @@ impl Latencies {
     }
 }
 
+/// `InstancePre::instantiate_async` alone, with a fresh WASI context, on each allocator.
+#[derive(Debug)]
+pub struct Instantiation {
+    /// With wasmtime's default (on-demand) allocator.
+    pub on_demand: Samples,
+    /// With the pooling allocator ([`InstanceAllocation::pooling`]).
+    pub pooling: Samples,
+    /// The allocator `component-fresh` ran on: the faster of the two.
+    pub fresh: InstanceAllocation,
+}
+
+impl Instantiation {
+    /// The name of the allocator `component-fresh` ran on.
+    pub fn fresh_allocator(&self) -> &'static str {
+        match self.fresh {
+            InstanceAllocation::OnDemand => "on-demand",
+            InstanceAllocation::Pooling(_) => "pooling",
+        }
+    }
+}
+
 /// One run's results.
 #[derive(Debug)]
 pub struct Report {
     /// Per side and operation.
     pub latencies: Latencies,
-    /// `InstancePre::instantiate_async` alone, with a fresh WASI context.
-    pub instantiate: Samples,
+    /// Instantiation alone, on each allocator.
+    pub instantiate: Instantiation,
     /// Compiling the component once.
     pub compile: Duration,
     /// The release `.wasm` size in bytes.
@@ -58,7 +80,7 @@ impl Report {
     /// Gathers the results.
     pub fn new(
         latencies: Latencies,
-        instantiate: Samples,
+        instantiate: Instantiation,
         compile: Duration,
         wasm_bytes: u64,
         idle_memory_bytes: usize,
@@ -84,9 +106,13 @@ impl Report {
     /// The terminal table: p50 / p99 per operation and side, with the ratio to plain.
     pub fn table(&self) -> String {
         let mut out = format!(
+            "component-fresh: a fresh instance per operation on the {} allocator\n",
+            self.instantiate.fresh_allocator()
+        );
+        out.push_str(&format!(
             "{:<10} {:<16} {:>8} {:>10} {:>10} {:>10} {:>10}\n",
             "operation", "side", "samples", "p50 µs", "p99 µs", "p50/plain", "p50/kube"
-        );
+        ));
         for op in OPERATIONS {
             for side in SIDES {
                 let s = self.latencies.of(side, op);
@@ -100,12 +126,19 @@ impl Report {
                 ));
             }
         }
+        for (allocator, s) in [
+            ("on-demand", &self.instantiate.on_demand),
+            ("pooling", &self.instantiate.pooling),
+        ] {
+            out.push_str(&format!(
+                "instantiate ({allocator}): p50 {:.0} µs, p99 {:.0} µs ({} samples)\n",
+                s.p50(),
+                s.p99(),
+                s.len()
+            ));
+        }
         out.push_str(&format!(
-            "instantiate: p50 {:.0} µs, p99 {:.0} µs ({} samples); compile {:.0} ms; .wasm {} bytes; \
-             idle instance memory {} KiB",
-            self.instantiate.p50(),
-            self.instantiate.p99(),
-            self.instantiate.len(),
+            "compile {:.0} ms; .wasm {} bytes; idle instance memory {} KiB",
             self.compile.as_secs_f64() * 1e3,
             self.wasm_bytes,
             self.idle_memory_bytes / 1024
@@ -116,7 +149,8 @@ impl Report {
     }
 
     /// `results.json`: per operation and side `p50_us`, `p99_us`, `ratio_p50_vs_plain` and
-    /// `ratio_p50_vs_kube_rs`.
+    /// `ratio_p50_vs_kube_rs`; instantiation on each allocator, and which one
+    /// `component-fresh` ran on.
     pub fn json(&self) -> Value {
         let mut operations = serde_json::Map::new();
         for op in OPERATIONS {
@@ -139,15 +173,24 @@ impl Report {
         json!({
             "quick": self.quick,
             "operations": operations,
-            "instantiate": {
-                "samples": self.instantiate.len(),
-                "p50_us": self.instantiate.p50(),
-                "p99_us": self.instantiate.p99(),
-            },
+            "component_fresh_allocator": self.instantiate.fresh_allocator(),
+            "instantiate_p50_us": self.instantiate.on_demand.p50(),
+            "instantiate_pooling_p50_us": self.instantiate.pooling.p50(),
+            "instantiate": samples_json(&self.instantiate.on_demand),
+            "instantiate_pooling": samples_json(&self.instantiate.pooling),
             "compile_ms": self.compile.as_secs_f64() * 1e3,
             "wasm_bytes": self.wasm_bytes,
             "idle_instance_memory_bytes": self.idle_memory_bytes,
             "locks": self.locks.json(),
         })
     }
+}
+
+/// `samples`, `p50_us` and `p99_us` of `s`.
+fn samples_json(s: &Samples) -> Value {
+    json!({
+        "samples": s.len(),
+        "p50_us": s.p50(),
+        "p99_us": s.p99(),
+    })
 }

@@ -10,7 +10,7 @@ use wasmtime::component::{Component, Instance};
 use super::limits::{self, GuestLimitExceeded, GuestLimits};
 use super::network::Networks;
 use super::state::HostState;
-use super::{DEFAULT_IDLE_TIMEOUT, Sandbox, new_engine};
+use super::{DEFAULT_IDLE_TIMEOUT, InstanceAllocation, Sandbox, new_engine};
 
 /// A component exporting `spin` (loops forever), `balloon` (grows its memory 1 MiB at a time
 /// until a growth fails, then returns its size in pages) and `nop`.
@@ -32,7 +32,7 @@ const NEVER: Duration = Duration::from_secs(60);
 
 /// The greedy guest instantiated in a store with `limits`, made as every guest's store is.
 async fn greedy(limits: GuestLimits) -> (Store<HostState>, Instance) {
-    let engine = new_engine().unwrap();
+    let engine = new_engine(InstanceAllocation::OnDemand).unwrap();
     let component = Component::new(&engine, wat::parse_str(GREEDY).unwrap()).unwrap();
     let sandbox = Sandbox::default();
     let sender = Networks::new(DEFAULT_IDLE_TIMEOUT)

@@ -9,6 +9,7 @@
 //! [`ProxyHost`] does the same for a `wasi:http/proxy` component (the HTTP lock service): one
 //! fresh instance per incoming request, and [`ProxyServer`] serves it over HTTP/1.1.
 
+mod allocation;
 mod bindings;
 mod component;
 mod connector;
@@ -33,13 +34,14 @@ mod tests;
 mod timed_body;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use wasmtime::component::{Component, Linker, ResourceAny};
 use wasmtime::{Engine, Store};
 
+pub use allocation::{InstanceAllocation, PoolingConfig};
 pub use bindings::exports::kube::lease::leases::Config;
 use bindings::exports::kube::lease::leases::Guest as LeasesGuest;
 pub use bindings::exports::kube::lease::locks::{
@@ -111,6 +113,8 @@ pub struct LeaseHost {
     pre: LeaseClientPre<HostState>,
     /// Pooled HTTP clients by sandbox policy and CA, shared between instances.
     networks: network::Networks,
+    /// How instances get their memory.
+    allocation: InstanceAllocation,
     /// The memory cap and call deadline of every instance.
     limits: GuestLimits,
 }
@@ -122,8 +126,19 @@ impl LeaseHost {
     ///
     /// When the file cannot be read or compiled, or its imports cannot be satisfied.
     pub fn new(component_path: &Path) -> anyhow::Result<Self> {
-        let (engine, component) = compile(component_path)?;
-        Self::link(engine, &component)
+        Self::new_with(component_path, InstanceAllocation::OnDemand)
+    }
+
+    /// [`LeaseHost::new`] with instances allocated by `allocation` (e.g.
+    /// [`InstanceAllocation::pooling`]: a fresh instance costs less, but at most
+    /// [`PoolingConfig::max_instances`] live at once).
+    ///
+    /// # Errors
+    ///
+    /// As [`LeaseHost::new`], and when the pool cannot be reserved.
+    pub fn new_with(component_path: &Path, allocation: InstanceAllocation) -> anyhow::Result<Self> {
+        let (engine, component) = compile(component_path, allocation)?;
+        Self::link(engine, &component, allocation)
     }
 
     /// [`LeaseHost::new`] with the component `build.rs` built ([`KUBE_LEASE_COMPONENT`]),
@@ -134,29 +149,51 @@ impl LeaseHost {
     ///
     /// As [`LeaseHost::new`].
     pub fn from_built() -> anyhow::Result<Self> {
-        static COMPILED: OnceLock<(Engine, Component)> = OnceLock::new();
-        let (engine, component) = compiled_once(&COMPILED, Path::new(KUBE_LEASE_COMPONENT))?;
-        Self::link(engine, &component)
+        Self::from_built_with(InstanceAllocation::OnDemand)
+    }
+
+    /// [`LeaseHost::from_built`] with instances allocated by `allocation`, compiled once per
+    /// process and allocation.
+    ///
+    /// # Errors
+    ///
+    /// As [`LeaseHost::new_with`].
+    pub fn from_built_with(allocation: InstanceAllocation) -> anyhow::Result<Self> {
+        static COMPILED: CompiledCache = Mutex::new(Vec::new());
+        let path = Path::new(KUBE_LEASE_COMPONENT);
+        let (engine, component) = compiled_once(&COMPILED, path, allocation)?;
+        Self::link(engine, &component, allocation)
     }
 
     /// Links a compiled component against WASI and `wasi:http`.
-    fn link(engine: Engine, component: &Component) -> anyhow::Result<Self> {
+    fn link(
+        engine: Engine,
+        component: &Component,
+        allocation: InstanceAllocation,
+    ) -> anyhow::Result<Self> {
         let pre = LeaseClientPre::new(linker(&engine)?.instantiate_pre(component)?)?;
         Ok(Self {
             engine,
             pre,
             networks: network::Networks::new(DEFAULT_IDLE_TIMEOUT),
-            limits: GuestLimits::default(),
+            allocation,
+            limits: allocation.bound(GuestLimits::default()),
         })
     }
 
     /// Gives instances made after this call `limits` (default [`GuestLimits::default`]: 128 MiB
     /// of linear memory, 120 s per call plus the call's own timeout). A guest past either is
-    /// stopped: its call fails with a trap whose root cause is a [`GuestLimitExceeded`].
+    /// stopped: its call fails with a trap whose root cause is a [`GuestLimitExceeded`]. With
+    /// a pool, a memory cap above [`PoolingConfig::max_memory_bytes`] is lowered to it.
     #[must_use]
     pub fn with_limits(mut self, limits: GuestLimits) -> Self {
-        self.limits = limits;
+        self.limits = self.allocation.bound(limits);
         self
+    }
+
+    /// How instances get their memory.
+    pub fn allocation(&self) -> InstanceAllocation {
+        self.allocation
     }
 
     /// The limits each new instance gets.
@@ -191,10 +228,10 @@ impl LeaseHost {
     }
 }
 
-/// A new engine (epoch interruption on, its ticker running) with the component at `path`
-/// compiled for it.
-fn compile(path: &Path) -> anyhow::Result<(Engine, Component)> {
-    let engine = new_engine()?;
+/// A new engine (epoch interruption on, its ticker running, instances allocated by
+/// `allocation`) with the component at `path` compiled for it.
+fn compile(path: &Path, allocation: InstanceAllocation) -> anyhow::Result<(Engine, Component)> {
+    let engine = new_engine(allocation)?;
     let component = Component::from_file(&engine, path)
         .map_err(anyhow::Error::from)
         .with_context(|| format!("compiling {}", path.display()))?;
@@ -202,24 +239,34 @@ fn compile(path: &Path) -> anyhow::Result<(Engine, Component)> {
 }
 
 /// An engine whose stores stop guests at their limits: epoch interruption on, and a thread
-/// advancing its epoch every [`EPOCH_TICK`] for as long as the engine lives.
-pub(crate) fn new_engine() -> anyhow::Result<Engine> {
-    let engine = Engine::new(&limits::engine_config())?;
+/// advancing its epoch every [`EPOCH_TICK`] for as long as the engine lives; its instances
+/// allocated by `allocation`.
+pub(crate) fn new_engine(allocation: InstanceAllocation) -> anyhow::Result<Engine> {
+    let mut config = limits::engine_config();
+    allocation.configure(&mut config);
+    let engine = Engine::new(&config)?;
     limits::start_ticker(&engine)?;
     Ok(engine)
 }
 
-/// The component at `path` compiled once per process: the first call compiles it into `cell`,
-/// later ones share the compiled code (compiling takes seconds in a debug build).
+/// Components compiled once per process: an engine and the component for each allocation.
+type CompiledCache = Mutex<Vec<(InstanceAllocation, Engine, Component)>>;
+
+/// The component at `path` compiled once per process and allocation: the first call compiles
+/// it into `cache`, later ones share the compiled code (compiling takes seconds in a debug
+/// build).
 fn compiled_once(
-    cell: &OnceLock<(Engine, Component)>,
+    cache: &CompiledCache,
     path: &Path,
+    allocation: InstanceAllocation,
 ) -> anyhow::Result<(Engine, Component)> {
-    if let Some(compiled) = cell.get() {
-        return Ok(compiled.clone());
+    let mut compiled = cache.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, engine, component)) = compiled.iter().find(|(a, ..)| *a == allocation) {
+        return Ok((engine.clone(), component.clone()));
     }
-    let compiled = compile(path)?;
-    Ok(cell.get_or_init(|| compiled).clone())
+    let (engine, component) = compile(path, allocation)?;
+    compiled.push((allocation, engine.clone(), component.clone()));
+    Ok((engine, component))
 }
 
 /// A linker providing WASI 0.2 and `wasi:http` (the outgoing side through [`HostState`]'s

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -24,7 +24,10 @@ use super::hooks::TlsSender;
 use super::limits::{GuestLimitExceeded, GuestLimits};
 use super::network::Networks;
 use super::state::HostState;
-use super::{DEFAULT_IDLE_TIMEOUT, KUBE_LEASE_PROXY_COMPONENT, Sandbox, compile, compiled_once};
+use super::{
+    CompiledCache, DEFAULT_IDLE_TIMEOUT, InstanceAllocation, KUBE_LEASE_PROXY_COMPONENT, Sandbox,
+    compile, compiled_once,
+};
 
 /// The response every request gets: the guest's, or the host's JSON error.
 pub type ProxyResponse = hyper::Response<HyperOutgoingBody>;
@@ -45,6 +48,8 @@ pub struct ProxyHost {
     sender: TlsSender,
     /// Instances alive now.
     live: Arc<AtomicUsize>,
+    /// How instances get their memory.
+    allocation: InstanceAllocation,
     /// The memory cap and call deadline of every instance.
     limits: GuestLimits,
 }
@@ -58,8 +63,21 @@ impl ProxyHost {
     /// `wasi:http/incoming-handler`, its imports cannot be satisfied, or the sandbox's origins
     /// or CA are unusable.
     pub fn new(path: &Path, sandbox: Sandbox) -> anyhow::Result<Self> {
-        let (engine, component) = compile(path)?;
-        Self::link(engine, &component, sandbox)
+        Self::new_with(path, sandbox, InstanceAllocation::OnDemand)
+    }
+
+    /// [`ProxyHost::new`] with instances allocated by `allocation`.
+    ///
+    /// # Errors
+    ///
+    /// As [`ProxyHost::new`], and when the pool cannot be reserved.
+    pub fn new_with(
+        path: &Path,
+        sandbox: Sandbox,
+        allocation: InstanceAllocation,
+    ) -> anyhow::Result<Self> {
+        let (engine, component) = compile(path, allocation)?;
+        Self::link(engine, &component, sandbox, allocation)
     }
 
     /// [`ProxyHost::new`] with the HTTP lock service `build.rs` built
@@ -69,13 +87,32 @@ impl ProxyHost {
     ///
     /// As [`ProxyHost::new`].
     pub fn from_built(sandbox: Sandbox) -> anyhow::Result<Self> {
-        static COMPILED: OnceLock<(Engine, Component)> = OnceLock::new();
-        let (engine, component) = compiled_once(&COMPILED, Path::new(KUBE_LEASE_PROXY_COMPONENT))?;
-        Self::link(engine, &component, sandbox)
+        Self::from_built_with(sandbox, InstanceAllocation::OnDemand)
+    }
+
+    /// [`ProxyHost::from_built`] with instances allocated by `allocation`, compiled once per
+    /// process and allocation.
+    ///
+    /// # Errors
+    ///
+    /// As [`ProxyHost::new_with`].
+    pub fn from_built_with(
+        sandbox: Sandbox,
+        allocation: InstanceAllocation,
+    ) -> anyhow::Result<Self> {
+        static COMPILED: CompiledCache = Mutex::new(Vec::new());
+        let path = Path::new(KUBE_LEASE_PROXY_COMPONENT);
+        let (engine, component) = compiled_once(&COMPILED, path, allocation)?;
+        Self::link(engine, &component, sandbox, allocation)
     }
 
     /// Links a compiled component and prepares the sandbox's sender.
-    fn link(engine: Engine, component: &Component, sandbox: Sandbox) -> anyhow::Result<Self> {
+    fn link(
+        engine: Engine,
+        component: &Component,
+        sandbox: Sandbox,
+        allocation: InstanceAllocation,
+    ) -> anyhow::Result<Self> {
         let pre = ProxyPre::new(super::linker(&engine)?.instantiate_pre(component)?)?;
         let sender = Networks::new(DEFAULT_IDLE_TIMEOUT).sender_for(&sandbox)?;
         Ok(Self {
@@ -84,7 +121,8 @@ impl ProxyHost {
             sandbox,
             sender,
             live: Arc::default(),
-            limits: Self::default_limits(),
+            allocation,
+            limits: allocation.bound(Self::default_limits()),
         })
     }
 
@@ -100,10 +138,11 @@ impl ProxyHost {
 
     /// Gives every instance `limits` (default [`ProxyHost::default_limits`]); `call_deadline`
     /// bounds a whole request (instantiation, then `handle`). A guest past either limit is
-    /// stopped and its request answered 500 `{"error": "limit", "message": …}`.
+    /// stopped and its request answered 500 `{"error": "limit", "message": …}`. With a pool, a
+    /// memory cap above [`super::PoolingConfig::max_memory_bytes`] is lowered to it.
     #[must_use]
     pub fn with_limits(mut self, limits: GuestLimits) -> Self {
-        self.limits = limits;
+        self.limits = self.allocation.bound(limits);
         self
     }
 

@@ -14,7 +14,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::{GuestLimits, ProxyHost, Sandbox};
+use super::{GuestLimits, InstanceAllocation, ProxyHost, Sandbox};
 
 /// How long a caller may take to send a request's headers (also ends idle keep-alives).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -33,6 +33,9 @@ pub struct ServeOptions {
     /// Every instance's memory cap and request deadline (default
     /// [`ProxyHost::default_limits`]; see [`ProxyHost::with_limits`]).
     pub limits: GuestLimits,
+    /// How instances get their memory (default [`InstanceAllocation::OnDemand`]; a pool makes
+    /// each request's instance cheaper but bounds how many requests run at once).
+    pub allocation: InstanceAllocation,
 }
 
 impl Default for ServeOptions {
@@ -42,6 +45,7 @@ impl Default for ServeOptions {
             sandbox: Sandbox::default(),
             component: None,
             limits: ProxyHost::default_limits(),
+            allocation: InstanceAllocation::OnDemand,
         }
     }
 }
@@ -66,8 +70,8 @@ impl ProxyServer {
     /// address cannot be bound.
     pub async fn start(options: ServeOptions) -> anyhow::Result<Self> {
         let host = match &options.component {
-            Some(path) => ProxyHost::new(path, options.sandbox)?,
-            None => ProxyHost::from_built(options.sandbox)?,
+            Some(path) => ProxyHost::new_with(path, options.sandbox, options.allocation)?,
+            None => ProxyHost::from_built_with(options.sandbox, options.allocation)?,
         };
         let host = Arc::new(host.with_limits(options.limits));
         let listener = TcpListener::bind(options.listen)

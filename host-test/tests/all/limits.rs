@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use host_test::cluster::{Account, Cluster};
 use host_test::host::{
-    ExpiryRule, GuestLimitExceeded, GuestLimits, LeaseError, LeaseHost, ProxyServer, ServeOptions,
+    ClientHandle, ExpiryRule, GuestLimitExceeded, GuestLimits, LeaseError, LeaseHost, ProxyServer,
+    Replica, ServeOptions,
 };
 
 use crate::front::Front;
@@ -76,30 +78,26 @@ async fn a_memory_cap_below_the_component_fails_its_instantiation_not_the_host()
     assert_eq!(ok(replica.get(&client, "absent").await), None);
 }
 
-#[tokio::test]
-async fn a_call_needing_memory_past_the_cap_traps_with_the_cap_and_the_next_instance_works() {
-    let cluster = cluster().await;
-    let account = cluster.account("capped").unwrap();
-    let (mut filler, client) = cluster.replica(&account).await.unwrap();
+/// Creates 200 leases through `account`; what an idle instance holds (instantiated, client
+/// built), a memory cap listing them outgrows.
+pub async fn two_hundred_leases_and_an_idle_instances_memory(
+    cluster: &Cluster,
+    account: &Account,
+) -> usize {
+    let (mut filler, client) = cluster.replica(account).await.unwrap();
     for i in 0..200 {
         ok(filler
             .create(&client, &held(&format!("lease-{i}"), "a", T0))
             .await);
     }
-    // Capped at what an idle instance holds (instantiated, client built): listing 200 leases
-    // needs more.
-    let cap = {
-        let (idle, _) = cluster.replica(&account).await.unwrap();
-        idle.memory_bytes()
-    };
-    let host = host_with(GuestLimits {
-        max_memory_bytes: cap,
-        ..GuestLimits::default()
-    });
-    let mut capped = host.instantiate(cluster.sandbox(&account)).await.unwrap();
-    let client = ok(capped.client_in_cluster().await);
-    let e = capped
-        .list(&client)
+    let (idle, _) = cluster.replica(account).await.unwrap();
+    idle.memory_bytes()
+}
+
+/// Lists the leases through `replica`, which must trap at the memory cap `cap`.
+pub async fn assert_listing_stops_at(replica: &mut Replica, client: &ClientHandle, cap: usize) {
+    let e = replica
+        .list(client)
         .await
         .expect_err("the list outgrows the cap");
     match exceeded(&e) {
@@ -109,6 +107,20 @@ async fn a_call_needing_memory_past_the_cap_traps_with_the_cap_and_the_next_inst
         }
         other => panic!("{other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_call_needing_memory_past_the_cap_traps_with_the_cap_and_the_next_instance_works() {
+    let cluster = cluster().await;
+    let account = cluster.account("capped").unwrap();
+    let cap = two_hundred_leases_and_an_idle_instances_memory(&cluster, &account).await;
+    let host = host_with(GuestLimits {
+        max_memory_bytes: cap,
+        ..GuestLimits::default()
+    });
+    let mut capped = host.instantiate(cluster.sandbox(&account)).await.unwrap();
+    let client = ok(capped.client_in_cluster().await);
+    assert_listing_stops_at(&mut capped, &client, cap).await;
     let (mut fresh, client) = cluster.replica(&account).await.unwrap();
     assert_eq!(ok(fresh.list(&client).await).items.len(), 200);
 }
