@@ -1,8 +1,16 @@
 //! The deferral window (CSMA-like): how long a waiter that saw the lease come free waits,
 //! at random, before writing, so that of many waiters one writes and the rest see it taken.
+//!
+//! The wait is a whole number of [`SLOT_NS`] slots, as in slotted backoff: hosts' timers
+//! tick by the millisecond (tokio's, under wasmtime), so a wait of a few microseconds
+//! really lasts until the next tick. A waiter drawing slot 0 writes at once; in the
+//! narrowest window every waiter does, and only a lost race widens it.
 
-/// The narrowest window: an uncontended handoff waits under a millisecond.
-pub const MIN_WINDOW_NS: u64 = 1_000_000;
+/// One slot of the window: a host timer's tick.
+pub const SLOT_NS: u64 = 1_000_000;
+
+/// The narrowest window, one slot: an uncontended handoff does not wait.
+pub const MIN_WINDOW_NS: u64 = SLOT_NS;
 
 /// The widest window.
 pub const MAX_WINDOW_NS: u64 = 50_000_000;
@@ -21,9 +29,9 @@ impl Default for Window {
 }
 
 impl Window {
-    /// The delay before writing, in [0, width), drawn from `random`.
+    /// The delay before writing: a whole number of slots in [0, width), drawn from `random`.
     pub fn delay_ns(self, random: u64) -> u64 {
-        random % self.ns.max(1)
+        random % (self.ns / SLOT_NS).max(1) * SLOT_NS
     }
 
     /// After losing a race or seeing another take the lease while deferring: twice as wide,
@@ -54,13 +62,26 @@ mod tests {
     }
 
     #[test]
-    fn the_delay_stays_within_the_window() {
+    fn the_delay_is_a_whole_number_of_slots_within_the_window() {
         let w = Window { ns: 8_000_000 };
         assert_eq!(w.delay_ns(0), 0);
-        assert_eq!(w.delay_ns(7_999_999), 7_999_999);
-        assert_eq!(w.delay_ns(8_000_000), 0);
-        assert_eq!(w.delay_ns(u64::MAX), u64::MAX % 8_000_000);
-        assert!((0..1000u64).all(|r| w.delay_ns(r.wrapping_mul(0x9e37_79b9_7f4a_7c15)) < w.ns));
+        assert_eq!(w.delay_ns(7), 7 * SLOT_NS);
+        assert_eq!(w.delay_ns(8), 0);
+        assert_eq!(w.delay_ns(u64::MAX), (u64::MAX % 8) * SLOT_NS);
+        let delays: Vec<u64> = (0..1000u64)
+            .map(|r| w.delay_ns(r.wrapping_mul(0x9e37_79b9_7f4a_7c15)))
+            .collect();
+        assert!(delays.iter().all(|d| d % SLOT_NS == 0 && *d < w.ns));
+        // Every slot is drawn.
+        assert!((0..8).all(|slot| delays.contains(&(slot * SLOT_NS))));
+    }
+
+    #[test]
+    fn the_narrowest_window_writes_at_once() {
+        let w = Window::default();
+        assert!((0..1000u64).all(|r| w.delay_ns(r.wrapping_mul(0x9e37_79b9_7f4a_7c15)) == 0));
+        // A window narrower than a slot (never made, but harmless) writes at once too.
+        assert_eq!(Window { ns: SLOT_NS / 2 }.delay_ns(3), 0);
     }
 
     #[test]
