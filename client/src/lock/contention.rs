@@ -34,8 +34,10 @@ impl Window {
         random % (self.ns / SLOT_NS).max(1) * SLOT_NS
     }
 
-    /// After losing a race or seeing another take the lease while deferring: twice as wide,
-    /// up to [`MAX_WINDOW_NS`].
+    /// After losing a race (a write refused because another wrote first): twice as wide, up
+    /// to [`MAX_WINDOW_NS`]. Seeing another take the lease while deferring is no collision
+    /// and leaves the window as it is: widening there too made the windows grow with the
+    /// number of waiters and every handoff wait for the luckiest of many wide draws.
     #[must_use]
     pub fn lost(self) -> Self {
         Self {

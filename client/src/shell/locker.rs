@@ -332,7 +332,7 @@ impl Locker {
 
     /// Holds back a write on `lease` (as just seen on the watch) while it shows the lease
     /// free: reads the watch for a random part of the contention window, and gives the lease
-    /// as it then stands. Seeing another take it meanwhile widens the window.
+    /// as it then stands.
     fn defer(
         &self,
         watching: &mut Watching<'_>,
@@ -349,8 +349,9 @@ impl Locker {
             match watching.next_change("", until) {
                 Ok(Waited::Changed(next)) => {
                     lease = next;
+                    // Another wrote first without a collision: no request was wasted, so
+                    // the window stays as it is (only a lost race widens it).
                     if !self.free(name, lease.as_ref()) {
-                        self.window.set(self.window.get().lost());
                         return lease;
                     }
                 }
