@@ -117,12 +117,10 @@ pub fn start(
     // and the body leave together.
     let pending = match &request.body {
         None => None,
-        Some(bytes) => start_body(&outgoing, bytes, &url).map_err(|written| match written {
-            Written::Failed(failed) => Failed::unsent(failed.error),
-            Written::TimedOut => {
-                Failed::unsent(timed_out("sending the request to", &url, timeout_ms))
-            }
-        })?,
+        // Nothing was handed over yet: a failure here is surely unsent.
+        Some(bytes) => {
+            start_body(&outgoing, bytes, &url).map_err(|failed| Failed::unsent(failed.error))?
+        }
     };
     let options = RequestOptions::new();
     // A host may not support some timeouts; the deadline below still holds.
@@ -270,12 +268,9 @@ fn start_body<'a>(
     outgoing: &OutgoingRequest,
     bytes: &'a [u8],
     url: &str,
-) -> Result<Option<PendingBody<'a>>, Written> {
-    let unavailable = || {
-        Written::Failed(Failed::unsent(Error::Transport(format!(
-            "{url}: request body unavailable"
-        ))))
-    };
+) -> Result<Option<PendingBody<'a>>, Failed> {
+    let unavailable =
+        || Failed::unsent(Error::Transport(format!("{url}: request body unavailable")));
     let body = outgoing.body().map_err(|()| unavailable())?;
     let stream = body.write().map_err(|()| unavailable())?;
     let mut pending = PendingBody {
@@ -294,8 +289,8 @@ fn start_body<'a>(
 impl PendingBody<'_> {
     /// Writes as much as the stream takes now (`check-write`), then asks for a flush; true
     /// once the flush is done (the stream takes writes again).
-    fn progress(&mut self, url: &str) -> Result<bool, Written> {
-        let failed = |e: StreamError| Written::Failed(Failed::sent(stream_error(url, e)));
+    fn progress(&mut self, url: &str) -> Result<bool, Failed> {
+        let failed = |e: StreamError| Failed::sent(stream_error(url, e));
         while !self.flushing {
             let room = self.stream.check_write().map_err(failed)?;
             if room == 0 {
@@ -320,20 +315,19 @@ impl PendingBody<'_> {
     /// against the deadline rather than blocking, then finishes the body.
     fn finish(mut self, deadline: u64, url: &str) -> Result<(), Written> {
         let pollable = self.stream.subscribe();
-        while !self.progress(url)? {
+        while !self.progress(url).map_err(Written::Failed)? {
             if !wait(&pollable, deadline) {
                 return Err(Written::TimedOut);
             }
         }
         drop(pollable);
-        self.close(url)
+        self.close(url).map_err(Written::Failed)
     }
 
     /// Finishes the body, all of it written and flushed.
-    fn close(self, url: &str) -> Result<(), Written> {
+    fn close(self, url: &str) -> Result<(), Failed> {
         drop(self.stream);
-        OutgoingBody::finish(self.body, None)
-            .map_err(|e| Written::Failed(Failed::sent(transport(url, &e))))
+        OutgoingBody::finish(self.body, None).map_err(|e| Failed::sent(transport(url, &e)))
     }
 }
 
